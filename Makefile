@@ -1,0 +1,62 @@
+# reload-agent: every entry point a developer or CI needs.
+#   make demo   the narrated live-reload demo (installs what it needs)
+#   make test   every test suite: Python (engine, agent, client, Neovim e2e) and the VS Code extension
+#   make bench  benchmarks against the baselines, writes bench/RESULTS.md
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+EXT    := vscode-extension
+# The install stamp follows pyproject.toml: editing dependencies reinstalls, nothing else does.
+STAMP  := $(VENV)/.installed
+# Debian packages the end-to-end tests drive (a real Neovim; chromium for VS Code).
+APT_PACKAGES ?= neovim
+PYTEST_ARGS ?=
+
+.PHONY: all install test test-python test-extension system-deps demo bench fuzz soak clean
+
+all: test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+# apt-get only for what is missing, so a second run is instant and offline.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test: test-python test-extension
+
+test-python: install system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+ifneq ($(wildcard $(EXT)/package.json),)
+$(EXT)/node_modules/.package-lock.json: $(EXT)/package-lock.json
+	cd $(EXT) && (npm ci --no-audit --no-fund || npm ci --no-audit --no-fund)
+
+test-extension: install $(EXT)/node_modules/.package-lock.json
+	cd $(EXT) && PATH="$(CURDIR)/$(BIN):$$PATH" npm test
+else
+test-extension:
+	@echo "no VS Code extension yet"
+endif
+
+demo: install
+	$(BIN)/python examples/demo.py
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/out $(EXT)/dist .pytest_cache

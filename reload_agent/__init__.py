@@ -1,0 +1,7 @@
+"""reload-agent: live, transactional code reloading inside a running Python process."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,1 @@
+"""The reload engine: pure Python, no sockets, no pygls."""
