@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--port-file", help="write the port to this file once serving")
     args = parser.parse_args(argv)
-    serve(args.port, args.port_file)
+    try:
+        serve(args.port, args.port_file)
+    except KeyboardInterrupt:  # Ctrl-C (or SIGINT from a script) is the normal way to stop the shop
+        return 130
     return 0
 
 
