@@ -88,7 +88,9 @@ class Demo:
     # -- the shop process ---------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        argv = [sys.executable, "-m", "reload_agent", "--quiet", "-m", "shop.app", "--port-file", str(self.port_file)]
+        argv = [sys.executable, "-m", "reload_agent", "--quiet", "-m", "shop.app", "--port-file", "../shop.port"]
+        self.say.notice(f"working on a copy of examples/shop in {self.workdir}")
+        self.say.command(f"cd {shlex.quote(str(self.workdir))}")
         self.say.command("python " + shlex.join(argv[1:]))
         with open(self.log_file, "wb") as log:
             # A session of its own, so stop() can signal the shop and anything it started in one go.
