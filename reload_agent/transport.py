@@ -1,0 +1,449 @@
+r"""The agent's wire: addresses, listening sockets, framing, connections, auth gate.
+
+Nothing here knows about LSP or the engine. A :class:`Hub` accepts clients on
+any number of listening sockets (TCP and Unix), reads LSP-framed messages
+(JSON, or msgpack when ``Content-Type: application/msgpack``), passes each
+through an :class:`AuthGate`, and hands the survivors to a per-connection
+session made by a factory (``server.py`` makes pygls-backed ones).
+
+>>> str(parse_address("127.0.0.1:0"))
+'127.0.0.1:0'
+>>> parse_address("unix:/tmp/agent.sock").kind
+'unix'
+>>> encode_frame({"id": 1}, msgpack=False)
+b'Content-Length: 8\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{"id":1}'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import socket
+import stat
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+from msgpack import packb, unpackb
+
+from reload_agent_client.protocol import (
+    CONTENT_TYPE_JSON,
+    CONTENT_TYPE_MSGPACK,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    MAX_HEADER_BYTES,
+    METHOD_INITIALIZE,
+    ErrorCode,
+)
+
+__all__ = [
+    "Address",
+    "parse_address",
+    "bind",
+    "FrameError",
+    "read_frame",
+    "decode_body",
+    "encode_frame",
+    "AuthGate",
+    "Session",
+    "Connection",
+    "Hub",
+]
+
+log = logging.getLogger("reload_agent")
+
+#: A client that stops reading while we keep writing (broadcasts) is cut off past this.
+MAX_WRITE_BUFFER = 64 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Address:
+    """Where the agent listens: ``HOST:PORT`` (TCP) or ``unix:PATH``."""
+
+    kind: Literal["tcp", "unix"]
+    host: str = ""
+    port: int = 0
+    path: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "unix":
+            return f"unix:{self.path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        """True for Unix sockets and loopback TCP hosts (``localhost`` counts)."""
+        if self.kind == "unix":
+            return True
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def parse_address(text: str) -> Address:
+    """Parse ``HOST:PORT``, ``[V6]:PORT``, ``:PORT`` (loopback) or ``unix:PATH``."""
+    text = text.strip()
+    if text.startswith("unix:"):
+        path = text[len("unix:") :]
+        if not path:
+            raise ValueError("unix: address needs a path")
+        return Address("unix", path=os.path.abspath(os.path.expanduser(path)))
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"address must be HOST:PORT or unix:PATH, got {text!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    if int(port) > 65535:
+        raise ValueError(f"port out of range in {text!r}")
+    return Address("tcp", host=host, port=int(port))
+
+
+def bind(address: Address) -> tuple[socket.socket, Address]:
+    """Bind and listen synchronously; return the socket and the address with the real port.
+
+    A Unix socket gets mode 0600. A leftover socket file whose owner is gone is
+    replaced; a live one is an error (two agents must not share a path).
+    """
+    if address.kind == "unix":
+        return _bind_unix(address), address
+    infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, _, _, _, sockaddr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    port = sock.getsockname()[1]
+    return sock, dataclasses.replace(address, port=port)
+
+
+def _bind_unix(address: Address) -> socket.socket:
+    path = address.path
+    if os.path.exists(path):
+        if not stat.S_ISSOCK(os.stat(path).st_mode):
+            raise FileExistsError(f"{path} exists and is not a socket")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+        except OSError:
+            os.unlink(path)  # stale: its agent died without cleaning up
+        else:
+            raise OSError(f"another process is listening on {path}")
+        finally:
+            probe.close()
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        os.chmod(path, 0o600)
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class FrameError(Exception):
+    """A frame the agent cannot use. ``fatal``: the stream is out of sync, close it."""
+
+    def __init__(self, message: str, *, code: int = ErrorCode.INVALID_REQUEST, fatal: bool, msg_id: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.code = int(code)
+        self.fatal = fatal
+        self.msg_id = msg_id
+
+
+async def read_frame(reader: asyncio.StreamReader, max_bytes: int) -> tuple[bytes, bool] | None:
+    """Read one frame: ``(body, is_msgpack)``, or ``None`` at a clean end of stream.
+
+    The stream must be created with ``limit=MAX_HEADER_BYTES`` so an endless
+    header block is cut off by asyncio itself.
+    """
+    try:
+        block = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial.strip():
+            raise FrameError("connection closed inside a header block", fatal=True) from None
+        return None
+    except asyncio.LimitOverrunError:
+        raise FrameError(f"header block larger than {MAX_HEADER_BYTES} bytes", fatal=True) from None
+    length: int | None = None
+    is_msgpack = False
+    for line in block.decode("ascii", "replace").split("\r\n"):
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise FrameError(f"malformed header line {line[:80]!r}", fatal=True)
+        name, value = name.strip().lower(), value.strip()
+        if name == "content-length":
+            if not value.isdigit():
+                raise FrameError(f"bad Content-Length {value[:40]!r}", fatal=True)
+            length = int(value)
+        elif name == "content-type":
+            is_msgpack = value.split(";")[0].strip().lower() == CONTENT_TYPE_MSGPACK
+    if length is None:
+        raise FrameError("missing Content-Length header", fatal=True)
+    if length > max_bytes:
+        # Reading it just to discard it would let a peer make us swallow gigabytes.
+        raise FrameError(f"message of {length} bytes exceeds the {max_bytes}-byte limit", fatal=True)
+    try:
+        body = await reader.readexactly(length)
+    except asyncio.IncompleteReadError:
+        raise FrameError("connection closed inside a message body", fatal=True) from None
+    return body, is_msgpack
+
+
+def decode_body(body: bytes, is_msgpack: bool) -> dict[str, Any]:
+    """Decode a body into a JSON-RPC message dict, or raise a non-fatal :class:`FrameError`."""
+    try:
+        message = unpackb(body, raw=False) if is_msgpack else json.loads(body)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise FrameError(f"cannot decode body: {exc}", code=ErrorCode.PARSE_ERROR, fatal=False) from None
+    if not isinstance(message, dict):
+        raise FrameError("a message must be an object (batches are not supported)", fatal=False)
+    msg_id = message.get("id")
+    if message.get("jsonrpc") != "2.0":
+        raise FrameError('"jsonrpc" must be "2.0"', fatal=False, msg_id=msg_id)
+    if "method" in message and not isinstance(message["method"], str):
+        raise FrameError('"method" must be a string', fatal=False, msg_id=msg_id)
+    return message
+
+
+def encode_frame(message: Any, *, msgpack: bool, default: Callable[[Any], Any] | None = None) -> bytes:
+    """Frame ``message`` with ``Content-Length`` (bytes) and ``Content-Type``."""
+    if msgpack:
+        body = packb(message, default=default, use_bin_type=True)
+        content_type = CONTENT_TYPE_MSGPACK
+    else:
+        body = json.dumps(message, default=default, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        content_type = CONTENT_TYPE_JSON
+    return f"Content-Length: {len(body)}\r\nContent-Type: {content_type}\r\n\r\n".encode("ascii") + body
+
+
+def error_message(msg_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    """A JSON-RPC error response."""
+    error: dict[str, Any] = {"code": int(code), "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": msg_id, "error": error}
+
+
+class AuthGate:
+    """Lets nothing but ``initialize`` through until a valid token has been shown.
+
+    ``token=None`` means the agent runs without a token (explicit opt-out).
+    """
+
+    PASS, DROP, REJECT, CLOSE = "pass", "drop", "reject", "close"
+
+    def __init__(self, token: str | None):
+        self._token = None if token is None else token.encode("utf-8")
+        self.authenticated = False
+
+    def check(self, message: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+        """Return ``(action, error_response)``; see the class constants."""
+        if self.authenticated:
+            return self.PASS, None
+        method = message.get("method")
+        is_request = "id" in message and method is not None
+        if method == METHOD_INITIALIZE and is_request:
+            if self._token_ok(message.get("params")):
+                self.authenticated = True
+                return self.PASS, None
+            err = error_message(message["id"], ErrorCode.UNAUTHORIZED, "wrong or missing token")
+            return self.CLOSE, err
+        if is_request:
+            err = error_message(message["id"], ErrorCode.NOT_INITIALIZED, "initialize first")
+            return self.REJECT, err
+        return self.DROP, None
+
+    def _token_ok(self, params: Any) -> bool:
+        if self._token is None:
+            return True
+        options = params.get("initializationOptions") if isinstance(params, dict) else None
+        given = options.get("token") if isinstance(options, dict) else None
+        if not isinstance(given, str):
+            return False
+        return hmac.compare_digest(given.encode("utf-8"), self._token)
+
+
+class Session(Protocol):
+    """What a connection feeds: one per client (``server.py`` provides the real one)."""
+
+    def handle(self, message: dict[str, Any]) -> None: ...
+
+    def closed(self) -> None: ...
+
+
+class Connection:
+    """One client: writes frames, remembers which encoding each request came in.
+
+    Replies go back in the encoding of their request; notifications the agent
+    starts use the encoding of the client's latest message.
+    """
+
+    def __init__(self, writer: asyncio.StreamWriter, peer: str):
+        self._writer = writer
+        self.peer = peer
+        self.msgpack = False
+        self._request_encoding: dict[Any, bool] = {}
+        self.is_closed = False
+        #: Set once the client passed the auth gate; only those get broadcasts.
+        self.authenticated = False
+
+    def note_request(self, message: dict[str, Any], is_msgpack: bool) -> None:
+        self.msgpack = is_msgpack
+        if "id" in message and "method" in message:
+            self._request_encoding[_key(message["id"])] = is_msgpack
+
+    def send(self, message: Any, *, msg_id: Any = None, is_response: bool = False,
+             default: Callable[[Any], Any] | None = None) -> None:
+        """Frame and write ``message`` (called on the agent loop only)."""
+        if self.is_closed:
+            return
+        use_msgpack = self.msgpack
+        if is_response:
+            use_msgpack = self._request_encoding.pop(_key(msg_id), self.msgpack)
+        try:
+            data = encode_frame(message, msgpack=use_msgpack, default=default)
+        except Exception as exc:
+            if not is_response:
+                raise
+            # A result the encoding cannot carry (bytes in JSON): still answer the request.
+            data = encode_frame(error_message(msg_id, ErrorCode.INTERNAL_ERROR, f"cannot encode result: {exc}"),
+                                msgpack=use_msgpack)
+        transport = self._writer.transport
+        if transport.is_closing():
+            self.close()
+            return
+        self._writer.write(data)
+        if transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            self.close()
+
+    def close(self) -> None:
+        if not self.is_closed:
+            self.is_closed = True
+            self._writer.close()
+
+    async def drain_and_close(self) -> None:
+        """Let the frames already written (an auth error) reach the peer, then close."""
+        try:
+            await asyncio.wait_for(self._writer.drain(), timeout=1.0)
+        except Exception:
+            pass
+        self.close()
+
+
+def _key(msg_id: Any) -> Any:
+    # JSON-RPC ids may be strings or numbers; 1 and "1" are different requests.
+    return (type(msg_id).__name__, msg_id)
+
+
+class Hub:
+    """Accepts clients on listening sockets and keeps track of every connection."""
+
+    def __init__(self, *, token: str | None, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES):
+        #: Makes the session for each new connection; set before :meth:`serve`.
+        self.session_factory: Callable[[Connection], Session] | None = None
+        self._token = token
+        self._max = max_message_bytes
+        self._servers: list[asyncio.AbstractServer] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.connections: set[Connection] = set()
+
+    async def serve(self, sock: socket.socket) -> None:
+        """Start accepting on an already bound, listening socket."""
+        if sock.family == socket.AF_UNIX:
+            server = await asyncio.start_unix_server(self._on_client, sock=sock, limit=MAX_HEADER_BYTES)
+        else:
+            server = await asyncio.start_server(self._on_client, sock=sock, limit=MAX_HEADER_BYTES)
+        self._servers.append(server)
+
+    def broadcast(self, message: dict[str, Any], default: Callable[[Any], Any] | None = None) -> None:
+        """Send a notification to every authenticated client."""
+        for conn in list(self.connections):
+            if conn.authenticated:
+                try:
+                    conn.send(message, default=default)
+                except Exception:
+                    log.debug("broadcast to %s failed", conn.peer, exc_info=True)
+                    conn.close()
+
+    async def close(self) -> None:
+        """Stop accepting, close every connection and wait for their tasks to end."""
+        for server in self._servers:
+            server.close()
+        for conn in list(self.connections):
+            conn.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        peer = str(writer.get_extra_info("peername") or "unix")
+        conn = Connection(writer, peer)
+        gate = AuthGate(self._token)
+        session: Session | None = None
+        self.connections.add(conn)
+        try:
+            assert self.session_factory is not None
+            session = self.session_factory(conn)
+            await self._read_loop(reader, conn, gate, session)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.debug("connection %s failed", peer, exc_info=True)
+        finally:
+            self.connections.discard(conn)
+            self._tasks.discard(task)
+            conn.close()
+            if session is not None:
+                try:
+                    session.closed()
+                except Exception:
+                    log.debug("session cleanup failed", exc_info=True)
+
+    async def _read_loop(self, reader: asyncio.StreamReader, conn: Connection, gate: AuthGate,
+                         session: Session) -> None:
+        while not conn.is_closed:
+            try:
+                frame = await read_frame(reader, self._max)
+                if frame is None:
+                    return
+                message = decode_body(*frame)
+            except FrameError as exc:
+                conn.send(error_message(exc.msg_id, exc.code, exc.message))
+                if exc.fatal:
+                    return
+                continue
+            conn.note_request(message, frame[1])
+            action, error = gate.check(message)
+            if error is not None:
+                conn.send(error, msg_id=message.get("id"), is_response=True)
+            if action == AuthGate.CLOSE:
+                await conn.drain_and_close()
+                return
+            if action == AuthGate.PASS:
+                conn.authenticated = gate.authenticated
+                session.handle(message)
+

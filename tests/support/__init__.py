@@ -1,0 +1,1 @@
+"""Shared test helpers: real agent hosts (``agents``) and a raw JSON-RPC socket client (``rawclient``)."""
