@@ -56,7 +56,7 @@ demo: install
 	$(BIN)/python examples/demo.py
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/out $(EXT)/dist .pytest_cache

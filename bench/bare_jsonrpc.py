@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
+import threading
 import time
 
-__all__ = ["serve"]
+__all__ = ["serve", "start_in_thread"]
 
 _STARTED = time.monotonic()
 
@@ -56,6 +58,18 @@ async def serve(host: str = "127.0.0.1", port: int = 0) -> None:
     print(json.dumps({"address": f"{bound[0]}:{bound[1]}", "pid": os.getpid()}), flush=True)
     async with server:
         await server.serve_forever()
+
+
+def start_in_thread(host: str = "127.0.0.1") -> str:
+    """What ``listen()`` is measured against: bind here, serve on a daemon thread's loop; returns the address."""
+    sock = socket.create_server((host, 0))
+    loop = asyncio.new_event_loop()
+
+    async def _serve() -> None:
+        await asyncio.start_server(_connection, sock=sock)
+
+    threading.Thread(target=lambda: (loop.run_until_complete(_serve()), loop.run_forever()), daemon=True).start()
+    return "%s:%d" % sock.getsockname()[:2]
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def _measure_child(key: str, cfg: Config, out: Path) -> None:
     try:
         data = module.run(cfg).to_json()
     except Skipped as exc:
-        data = {"key": key, "title": module.__doc__.split("\n")[0], "skipped": str(exc)}
+        data = {"key": key, "title": module.__doc__.split("\n")[0].split(": ", 1)[-1], "skipped": str(exc)}
     out.write_text(json.dumps(data, indent=1))
 
 
