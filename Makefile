@@ -9,11 +9,12 @@ BIN    := $(VENV)/bin
 EXT    := vscode-extension
 # The install stamp follows pyproject.toml: editing dependencies reinstalls, nothing else does.
 STAMP  := $(VENV)/.installed
-# Debian packages the end-to-end tests drive (a real Neovim; chromium for VS Code).
-APT_PACKAGES ?= neovim
+# Debian packages the end-to-end tests drive (a real Neovim; chromium for VS Code). ripgrep, libkrb5-dev and
+# build-essential are what installing code-server (VS Code in the browser) needs offline.
+APT_PACKAGES ?= neovim chromium ripgrep libkrb5-dev build-essential
 PYTEST_ARGS ?=
 
-.PHONY: all install test test-python test-extension system-deps demo bench fuzz soak clean
+.PHONY: all install test test-python test-extension test-vscode-e2e vsix system-deps demo bench fuzz soak clean
 
 all: test
 
@@ -45,10 +46,20 @@ ifneq ($(wildcard $(EXT)/package.json),)
 $(EXT)/node_modules/.package-lock.json: $(EXT)/package-lock.json
 	cd $(EXT) && (npm ci --no-audit --no-fund || npm ci --no-audit --no-fund)
 
-test-extension: install $(EXT)/node_modules/.package-lock.json
+# Unit, integration (against a real agent from .venv) and end to end in code-server; code-server is installed once
+# into $(EXT)/.e2e/ by the npm script.
+EXT_DEPS := install system-deps $(EXT)/node_modules/.package-lock.json
+
+test-extension: $(EXT_DEPS)
 	cd $(EXT) && PATH="$(CURDIR)/$(BIN):$$PATH" npm test
+
+test-vscode-e2e: $(EXT_DEPS)
+	cd $(EXT) && PATH="$(CURDIR)/$(BIN):$$PATH" npm run test:e2e
+
+vsix: $(EXT)/node_modules/.package-lock.json
+	cd $(EXT) && npm run vsix
 else
-test-extension:
+test-extension test-vscode-e2e vsix:
 	@echo "no VS Code extension yet"
 endif
 
@@ -59,4 +70,4 @@ bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/out $(EXT)/dist .pytest_cache
+	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/out $(EXT)/dist $(EXT)/.e2e $(EXT)/*.vsix .pytest_cache
