@@ -90,9 +90,9 @@ class Series:
     def p95(self) -> float:
         return percentile(self.samples, 95)
 
-    def ratio_to(self, other: Series) -> float:
-        """Median of this series over the median of ``other``."""
-        return self.median / other.median if other.median else float("inf")
+    def ratio_to(self, other: Series) -> float | None:
+        """Median of this series over the median of ``other`` (None when that is 0)."""
+        return self.median / other.median if other.median else None
 
     def to_json(self) -> dict[str, Any]:
         return {

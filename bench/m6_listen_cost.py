@@ -17,11 +17,11 @@ from hosts import connect, host, require_agent
 __all__ = ["run"]
 
 
-def _one(cfg: Config, *flags: str, name: str) -> tuple[float, float]:
+def _one(cfg: Config, *flags: str, name: str) -> tuple[float, float, float]:
     with host(cfg, *flags, name=name) as (_, info):
         with connect(info):
             answered = time.perf_counter()
-    return info["listen_ms"], (answered - info["listen_start"]) * 1000
+    return info["package_import_ms"], info["listen_ms"], (answered - info["listen_start"]) * 1000
 
 
 def run(cfg: Config) -> Measure:
@@ -29,23 +29,27 @@ def run(cfg: Config) -> Measure:
     rounds = cfg.pick(12, 2)
     measure = Measure("6", "Cost of reload_agent.listen() on the host's main thread, and time until the agent answers",
                       ".venv/bin/python bench/run.py --only 6")
-    samples: dict[str, list[float]] = {k: [] for k in ("listen", "agent_total", "bare", "bare_total")}
+    samples: dict[str, list[float]] = {}
     for _ in range(rounds):
-        ms, total = _one(cfg, "--no-hook", name="agent")
-        samples["listen"].append(ms)
-        samples["agent_total"].append(total)
-        ms, total = _one(cfg, "--bare", name="bare")
-        samples["bare"].append(ms)
-        samples["bare_total"].append(total)
-    bare, bare_total = "bare server thread start (main thread)", "bare server: until it answers"
-    measure.series += [
-        Series(bare, samples["bare"]),
-        Series("import reload_agent + listen() (main thread)", samples["listen"], baseline=bare),
-        Series(bare_total, samples["bare_total"]),
-        Series("agent: until it answers initialize", samples["agent_total"], baseline=bare_total),
-    ]
-    median = measure.get("import reload_agent + listen() (main thread)").median
-    measure.checks.append(Check("listen() <= 5 ms on the main thread", f"{median:.2f} ms (p50)", median <= 5))
+        for variant, flags in (("agent", ("--no-hook",)), ("bare", ("--bare",))):
+            for kind, value in zip(("import", "start", "total"), _one(cfg, *flags, name=variant)):
+                samples.setdefault(f"{variant} {kind}", []).append(value)
+    labels = {
+        "bare import": "bare: import the server module (asyncio)",
+        "agent import": "agent: import reload_agent",
+        "bare start": "bare: bind + start the server thread (main thread)",
+        "agent start": "agent: listen() (main thread)",
+        "bare total": "bare: from import until it answers",
+        "agent total": "agent: from import until it answers initialize",
+    }
+    for kind in ("import", "start", "total"):
+        measure.series.append(Series(labels[f"bare {kind}"], samples[f"bare {kind}"]))
+        measure.series.append(Series(labels[f"agent {kind}"], samples[f"agent {kind}"], baseline=labels[f"bare {kind}"]))
+    listen = measure.get(labels["agent start"]).median
+    both = listen + measure.get(labels["agent import"]).median
+    measure.checks.append(Check("listen() <= 5 ms on the main thread", f"{listen:.2f} ms (p50)", listen <= 5))
+    measure.checks.append(Check("import reload_agent + listen() <= 5 ms on the main thread", f"{both:.2f} ms (p50)",
+                                both <= 5))
     measure.notes.append(f"{rounds} fresh processes per variant. The agent's time to answer is dominated by "
                          "importing pygls/lsprotocol on the agent thread (see shared notes: ~0.5 s).")
     return measure

@@ -13,6 +13,7 @@ configuration used by ``tests/test_bench_smoke.py``.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import json
 import subprocess
@@ -43,6 +44,12 @@ MEASURES = {
 }
 
 
+def _title(key: str) -> str:
+    """A measure's title from its module docstring, for reports of measures that failed."""
+    doc = ast.get_docstring(ast.parse((BENCH / f"{MEASURES[key]}.py").read_text())) or ""
+    return doc.split("\n")[0].split(": ", 1)[-1]
+
+
 def _run_one(key: str, quick: bool, external: bool, workdir: Path, timeout: float) -> dict:
     out = workdir / f"measure-{key}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", key, "--json", str(out), "--workdir",
@@ -55,9 +62,9 @@ def _run_one(key: str, quick: bool, external: bool, workdir: Path, timeout: floa
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"key": key, "error": f"timed out after {timeout:.0f}s"}
+        return {"key": key, "title": _title(key), "error": f"timed out after {timeout:.0f}s"}
     if proc.returncode != 0 or not out.exists():
-        return {"key": key, "error": (proc.stderr or proc.stdout)[-3000:]}
+        return {"key": key, "title": _title(key), "error": (proc.stderr or proc.stdout)[-3000:]}
     data = json.loads(out.read_text())
     data["seconds"] = time.monotonic() - started
     return data
@@ -68,7 +75,7 @@ def _measure_child(key: str, cfg: Config, out: Path) -> None:
     try:
         data = module.run(cfg).to_json()
     except Skipped as exc:
-        data = {"key": key, "title": module.__doc__.split("\n")[0].split(": ", 1)[-1], "skipped": str(exc)}
+        data = {"key": key, "title": _title(key), "skipped": str(exc)}
     out.write_text(json.dumps(data, indent=1))
 
 
