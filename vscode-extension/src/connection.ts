@@ -5,12 +5,14 @@
  * the agent goes away, it keeps looking (discovery or the set address) and
  * connects again when one is back.
  */
+import type * as net from 'node:net';
+
 import * as vscode from 'vscode';
 import { CloseAction, ErrorAction, LanguageClient, State, type LanguageClientOptions } from 'vscode-languageclient/node';
 
 import { openSocket, parseAddress } from './address';
 import { AgentApi, initializationOptions } from './agentApi';
-import type { AgentIdentity } from './protocol';
+import { ErrorCode, type AgentIdentity } from './protocol';
 import type { ConnectionState } from './format';
 import type { Log } from './logging';
 import type { Target } from './target';
@@ -73,7 +75,15 @@ export class AgentConnection implements vscode.Disposable {
   private async replace(target: Target): Promise<boolean> {
     await this.closeClient();
     this.hooks.stateChanged({ state: 'connecting' });
-    const endpoint = parseAddress(target.address);
+    let socket: net.Socket;
+    try {
+      // Opened here, not inside the client: a refused connection is then a quiet retry, not a client error popup.
+      socket = await openSocket(parseAddress(target.address), CONNECT_TIMEOUT_MS);
+    } catch (err) {
+      this.logOnce(`cannot connect to the agent at ${target.address}: ${err instanceof Error ? err.message : String(err)}`);
+      this.lost(true);
+      return false;
+    }
     let closedByAgent = false;
     const options: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', language: 'python' }],
@@ -93,35 +103,26 @@ export class AgentConnection implements vscode.Disposable {
         didSave: (document, next) => this.hooks.didSave(document, next),
       },
     };
-    const client = new LanguageClient(
-      'reloadAgent',
-      'Reload Agent',
-      async () => {
-        const socket = await openSocket(endpoint, CONNECT_TIMEOUT_MS);
-        return { reader: socket, writer: socket };
-      },
-      options,
-    );
+    const client = new LanguageClient('reloadAgent', 'Reload Agent', async () => ({ reader: socket, writer: socket }), options);
     this.client = client;
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped && this.client === client && closedByAgent) {
         this.log.info(`connection to ${target.address} closed`);
-        this.lost();
+        this.lost(true);
       }
     });
     try {
       await client.start();
     } catch (err) {
-      const message = `cannot connect to the agent at ${target.address}: ${err instanceof Error ? err.message : String(err)}`;
-      if (message !== this.lastError) {
-        this.log.error(message);
-        this.lastError = message;
-      }
+      socket.destroy();
+      const code = (err as { code?: unknown }).code;
+      this.logOnce(`the agent at ${target.address} refused the connection: ${err instanceof Error ? err.message : String(err)}`);
       if (this.client === client) {
         this.client = undefined;
       }
       await client.dispose().catch(() => undefined);
-      this.lost();
+      // A wrong token stays wrong: wait for the user (Connect, or a settings change) instead of retrying.
+      this.lost(code !== ErrorCode.UNAUTHORIZED);
       return false;
     }
     const result = client.initializeResult as { reloadAgent?: AgentIdentity } | undefined;
@@ -138,6 +139,13 @@ export class AgentConnection implements vscode.Disposable {
     return true;
   }
 
+  private logOnce(message: string): void {
+    if (message !== this.lastError) {
+      this.log.error(message);
+      this.lastError = message;
+    }
+  }
+
   /** Connects to an agent found without asking, if there is one; otherwise keeps retrying in the background. */
   async connectAutomatically(): Promise<void> {
     if (this.client !== undefined || this.connecting !== undefined) {
@@ -145,13 +153,14 @@ export class AgentConnection implements vscode.Disposable {
     }
     const target = this.hooks.autoTarget();
     if (target === undefined) {
-      this.lost();
+      this.lost(true);
       return;
     }
     await this.connect(target);
   }
 
-  private lost(): void {
+  /** Forgets the connection; with `retry`, looks for an agent again shortly. */
+  private lost(retry: boolean): void {
     this.apiValue = undefined;
     this.identityValue = undefined;
     const client = this.client;
@@ -163,7 +172,7 @@ export class AgentConnection implements vscode.Disposable {
       return;
     }
     this.hooks.stateChanged({ state: 'disconnected' });
-    if (this.retryTimer === undefined) {
+    if (retry && this.retryTimer === undefined) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         void this.connectAutomatically();
