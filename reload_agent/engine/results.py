@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import linecache
 import traceback
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 __all__ = [
     "Phase",
@@ -143,6 +143,8 @@ class ReloadResult:
     modules: list[ModuleResult]
     duration_ms: float
     dry_run: bool = False
+    #: Import cycles among the reloaded modules (each reloaded together, in source order).
+    cycles: list[list[str]] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -152,6 +154,8 @@ class ReloadResult:
         }
         if self.dry_run:
             data["dryRun"] = True
+        if self.cycles:
+            data["cycles"] = [list(c) for c in self.cycles]
         return data
 
 
@@ -223,8 +227,11 @@ class ReloadError(Exception):
         *,
         transaction: int | None = None,
         rolled_back: bool = True,
+        modules: Sequence[str] = (),
     ) -> None:
         super().__init__(f"{phase} failed in {module or '?'}: {exception.type}: {exception.message}")
+        #: The modules the transaction was reloading (none of them changed).
+        self.modules = list(modules)
         self.phase = phase
         self.module = module
         self.exception = exception

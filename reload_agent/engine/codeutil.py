@@ -1,0 +1,129 @@
+"""Code objects and the live functions that run them.
+
+On Python 3.11+ every code object knows its ``co_qualname``, so a module compiled
+once (never executed) gives a map qualname -> new code. The live side is found by
+walking the module: its dict, class dicts, descriptor wrappers, ``__wrapped__``
+chains and closures.
+
+>>> code = compile("class A:\\n    def m(self):\\n        return 1\\n", "<demo>", "exec")
+>>> sorted(code_map(code))
+['A', 'A.m']
+"""
+
+from __future__ import annotations
+
+import functools
+from types import CodeType, FunctionType, MethodType
+from typing import Any, Iterator
+
+__all__ = [
+    "code_map",
+    "shift_code",
+    "same_except_lines",
+    "docstring",
+    "live_functions",
+    "defined_in",
+]
+
+_LAMBDA_LIKE = ("<lambda>", "<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
+
+
+def _iter_code(code: CodeType) -> Iterator[CodeType]:
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        yield c
+        stack.extend(k for k in c.co_consts if isinstance(k, CodeType))
+
+
+def code_map(code: CodeType) -> dict[str, list[CodeType]]:
+    """qualname -> the code objects nested in ``code`` with that qualname (several: conditional definitions).
+
+    The module's own code (``<module>``) and lambdas/comprehensions are left out: they have no unique name.
+    """
+    found: dict[str, list[CodeType]] = {}
+    for c in _iter_code(code):
+        if c is not code and c.co_name not in _LAMBDA_LIKE:
+            found.setdefault(c.co_qualname, []).append(c)
+    return found
+
+
+def shift_code(code: CodeType, delta: int) -> CodeType:
+    """``code`` moved ``delta`` lines (nested code too): the cheap answer to "only its line changed"."""
+    if delta == 0:
+        return code
+    consts = tuple(shift_code(c, delta) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_firstlineno=code.co_firstlineno + delta, co_consts=consts)
+
+
+def same_except_lines(old: CodeType, new: CodeType) -> bool:
+    """True when ``new`` is ``old`` moved up or down (line table is relative to the first line)."""
+    return shift_code(old, new.co_firstlineno - old.co_firstlineno) == new
+
+
+def docstring(code: CodeType) -> str | None:
+    """A function's docstring from its code (CPython 3.11 keeps it, or None, as the first constant)."""
+    consts = code.co_consts
+    return consts[0] if consts and isinstance(consts[0], str) else None
+
+
+def defined_in(obj: Any, module_name: str) -> bool:
+    """Is ``obj`` (function or class) defined by module ``module_name``? Never raises."""
+    try:
+        return obj.__module__ == module_name
+    except Exception:  # noqa: BLE001 - exotic objects with a broken __module__
+        return False
+
+
+def _own_dict(obj: Any) -> dict[str, Any]:
+    # object.__getattribute__ so that a proxy's __getattr__ is never triggered.
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def live_functions(namespace: dict[str, Any], module_name: str) -> Iterator[FunctionType]:
+    """Every function object of ``module_name`` reachable from its namespace.
+
+    Looks through classes of the module (nested too), ``staticmethod``/``classmethod``,
+    ``property`` accessors, ``functools.partial``/``cached_property``, bound methods,
+    ``__wrapped__`` chains and closure cells, so decorated functions are found too.
+    Each function is yielded once.
+    """
+    seen: set[int] = set()
+    stack: list[Any] = list(namespace.values())
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, FunctionType):
+            if defined_in(obj, module_name):
+                yield obj
+            wrapped = obj.__dict__.get("__wrapped__")
+            if wrapped is not None:
+                stack.append(wrapped)
+            for cell in obj.__closure__ or ():
+                try:
+                    value = cell.cell_contents
+                except ValueError:
+                    continue
+                if isinstance(value, (FunctionType, type)):
+                    stack.append(value)
+        elif isinstance(obj, type):
+            if defined_in(obj, module_name):
+                stack.extend(obj.__dict__.values())
+        elif isinstance(obj, (staticmethod, classmethod, MethodType)):
+            stack.append(obj.__func__)
+        elif isinstance(obj, property):
+            stack.extend(f for f in (obj.fget, obj.fset, obj.fdel) if f is not None)
+        elif isinstance(obj, functools.partial):
+            stack.append(obj.func)
+        elif isinstance(obj, functools.cached_property):
+            stack.append(obj.func)
+        elif callable(obj):
+            wrapped = _own_dict(obj).get("__wrapped__")  # lru_cache and other C wrappers
+            if wrapped is not None:
+                stack.append(wrapped)

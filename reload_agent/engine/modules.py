@@ -1,0 +1,67 @@
+"""Which loaded module is which: names and files -> modules, and whether they can be reloaded.
+
+>>> import json
+>>> reload_blocker(json) is None
+True
+>>> reload_blocker(sys)
+'built-in module'
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import sys
+from types import ModuleType
+
+__all__ = ["reload_blocker", "source_file", "modules_for_file"]
+
+_SOURCE_SUFFIXES = (".py", ".pyw")
+
+
+def source_file(module: ModuleType) -> str | None:
+    """The ``.py`` file a module runs from, or None."""
+    file = getattr(module, "__file__", None)
+    return file if isinstance(file, str) and file.endswith(_SOURCE_SUFFIXES) else None
+
+
+def reload_blocker(module: ModuleType) -> str | None:
+    """Why ``module`` cannot be reloaded from source (None: it can)."""
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None)
+    loader = getattr(spec, "loader", None) or getattr(module, "__loader__", None)
+    if origin == "built-in" or loader is importlib.machinery.BuiltinImporter:
+        return "built-in module"
+    if origin == "frozen" or loader is importlib.machinery.FrozenImporter:
+        return "frozen module"
+    file = getattr(module, "__file__", None)
+    if not isinstance(file, str):
+        if hasattr(module, "__path__"):
+            return "namespace package (no source file)"
+        return "no source file"
+    if file.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+        return "extension module (compiled code)"
+    if not file.endswith(_SOURCE_SUFFIXES):
+        return f"no Python source ({os.path.basename(file)})"
+    return None
+
+
+_realpaths: dict[str, str] = {}
+
+
+def _realpath(path: str) -> str:
+    found = _realpaths.get(path)
+    if found is None:
+        found = _realpaths[path] = os.path.realpath(path)
+    return found
+
+
+def modules_for_file(path: str) -> list[str]:
+    """Names of loaded modules whose source is ``path`` (compared by realpath; ``pkg/__init__.py`` -> pkg)."""
+    target = os.path.realpath(path)
+    found = []
+    for name, module in list(sys.modules.items()):
+        file = source_file(module) if module is not None else None
+        if file is not None and _realpath(file) == target:
+            found.append(name)
+    return sorted(found)

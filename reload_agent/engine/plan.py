@@ -1,0 +1,345 @@
+"""Deciding how to reload a module, before anything in the process changes.
+
+Given the text the module was loaded from (its :class:`SourceRecord`) and the new
+text, :func:`plan_module` compiles what is needed and returns either a
+:class:`PatchPlan` (swap ``__code__`` on live functions, no top-level code runs) or
+a :class:`FullPlan` (re-run the top level, then keep identities).
+
+Patch is possible when only function bodies changed (or lines moved):
+
+- fast path: the text differs in one contiguous run of lines inside one function;
+  only that function is compiled (inside stubs of its classes, so qualname, name
+  mangling and the ``__class__`` cell come out right) and functions below it are
+  just moved with ``code.replace(co_firstlineno=...)``;
+- general path: both texts are parsed with every function body blanked out; equal
+  dumps mean only bodies changed; the whole text is compiled once and the live
+  functions get the code of the same qualname.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from types import CodeType, FunctionType, ModuleType
+from typing import Any
+
+from .codeutil import code_map, docstring, live_functions, same_except_lines, shift_code
+from .defindex import DefEntry, DefIndex
+from .sources import SourceRecord
+
+__all__ = [
+    "ADOPT_NAME",
+    "CompileFailure",
+    "PatchImpossible",
+    "PatchPlan",
+    "FullPlan",
+    "plan_module",
+    "compile_full",
+]
+
+#: Name of the callback a full reload's top level calls after each def/class statement.
+ADOPT_NAME = "__reload_adopt__"
+
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class CompileFailure(Exception):
+    """The new source does not compile; ``error`` is the SyntaxError (or decode/value error)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class PatchImpossible(Exception):
+    """Patch mode cannot express this edit (the message says why)."""
+
+
+@dataclasses.dataclass
+class PatchPlan:
+    #: (live function, new code, docstring to set or ``...`` to leave it)
+    swaps: list[tuple[FunctionType, CodeType, Any]]
+    #: qualnames whose code really changed (not only moved), for the result
+    functions: list[str]
+    record: SourceRecord
+    fast: bool
+
+
+@dataclasses.dataclass
+class FullPlan:
+    code: CodeType
+    reason: str
+    record: SourceRecord
+
+
+def _compile(source: str | ast.AST, file: str) -> CodeType:
+    try:
+        return compile(source, file, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise CompileFailure(exc) from None
+
+
+def _parse(text: str, file: str) -> ast.Module:
+    try:
+        return ast.parse(text, file)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise CompileFailure(exc) from None
+
+
+def _mask_bodies(node: ast.AST) -> ast.AST:
+    """Blank every function body (nested functions live in bodies, so they go too)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, _FUNCS):
+            child.body = []
+        elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+            _mask_bodies(child)
+    return node
+
+
+def _masked_dump(tree: ast.AST) -> str:
+    return ast.dump(_mask_bodies(tree), include_attributes=False)
+
+
+class _InsertAdopt(ast.NodeTransformer):
+    """After every module-level def/class (also inside if/try/with blocks), call ``__reload_adopt__(name)``.
+
+    So the rest of the top level (registries, instances, ``isinstance`` checks) already sees the
+    old, patched class or function, not a short-lived new copy.
+    """
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list):
+                setattr(node, field, self._body(stmts))
+        for sub in [*getattr(node, "handlers", ()), *getattr(node, "cases", ())]:
+            sub.body = self._body(sub.body)
+        return node
+
+    def _body(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            out.append(stmt)
+            if isinstance(stmt, (*_FUNCS, ast.ClassDef)):
+                call = ast.Expr(ast.Call(ast.Name(ADOPT_NAME, ast.Load()), [ast.Constant(stmt.name)], []))
+                line = stmt.end_lineno or stmt.lineno
+                for n in ast.walk(call):
+                    n.lineno, n.end_lineno, n.col_offset, n.end_col_offset = line, line, 0, 0  # type: ignore[attr-defined]
+                out.append(call)
+            elif not isinstance(stmt, (*_FUNCS, ast.ClassDef)):
+                self.generic_visit(stmt)
+        return out
+
+
+def compile_full(text: str, file: str) -> CodeType:
+    """The module's code with adopt calls inserted (see :class:`_InsertAdopt`)."""
+    tree = _parse(text, file)
+    return _compile(_InsertAdopt().visit(tree), file)
+
+
+def _index(record: SourceRecord) -> DefIndex:
+    idx = record.cache.get("index")
+    if idx is None:
+        idx = record.cache["index"] = DefIndex.scan(record.lines)
+    return idx
+
+
+def _new_record(old: SourceRecord, text: str, lines: list[str], stat: Any, digest: bytes | None) -> SourceRecord:
+    rec = SourceRecord(old.file, text, stat, digest, trusted=True)
+    rec.cache["lines"] = lines
+    return rec
+
+
+def _swaps_for(
+    module: ModuleType, file: str, new_codes: dict[str, list[CodeType]]
+) -> tuple[list[tuple[FunctionType, CodeType, Any]], list[str]]:
+    """Pair live functions with new code of the same qualname; raise PatchImpossible when it can't be swapped.
+
+    Several definitions with one qualname (a property's getter and setter, conditional
+    definitions) are paired in source order when the counts agree.
+    """
+    by_code: dict[CodeType, list[FunctionType]] = {}
+    for fn in live_functions(vars(module), module.__name__):
+        code = fn.__code__
+        if code.co_filename == file and code.co_qualname in new_codes:
+            by_code.setdefault(code, []).append(fn)
+    by_name: dict[str, list[CodeType]] = {}
+    for code in by_code:
+        by_name.setdefault(code.co_qualname, []).append(code)
+    swaps: list[tuple[FunctionType, CodeType, Any]] = []
+    changed: list[str] = []
+    for qualname, olds in by_name.items():
+        candidates = new_codes[qualname]
+        if len(candidates) == 1:
+            pairs = [(old, candidates[0]) for old in olds]
+        elif len(olds) == len(candidates):
+            pairs = list(zip(sorted(olds, key=_first_line), sorted(candidates, key=_first_line)))
+        elif all(old in candidates for old in olds):
+            continue
+        else:
+            raise PatchImpossible(f"{qualname} is defined more than once, cannot tell which definition changed")
+        for old, new in pairs:
+            if new == old:
+                continue
+            if new.co_freevars != old.co_freevars:
+                raise PatchImpossible(
+                    f"free variables of {qualname} changed ({', '.join(old.co_freevars) or 'none'} -> "
+                    f"{', '.join(new.co_freevars) or 'none'}), its closure cannot take the new code"
+                )
+            for fn in by_code[old]:
+                swaps.append((fn, new, docstring(new) if fn.__doc__ == docstring(old) else ...))
+            if not same_except_lines(old, new) and qualname not in changed:
+                changed.append(qualname)
+    return swaps, changed
+
+
+def _first_line(code: CodeType) -> int:
+    return code.co_firstlineno
+
+
+def _fast_path(
+    module: ModuleType, record: SourceRecord, text: str, new_lines: list[str], stat: Any, digest: bytes | None
+) -> PatchPlan | None:
+    """Compile only the one function the edit lies in; None when the edit is not of that shape."""
+    old_lines = record.lines
+    n = min(len(old_lines), len(new_lines))
+    lo = 0
+    while lo < n and old_lines[lo] == new_lines[lo]:
+        lo += 1
+    tail = 0
+    while tail < n - lo and old_lines[-1 - tail] == new_lines[-1 - tail]:
+        tail += 1
+    hi = len(old_lines) - tail
+    delta = len(new_lines) - len(old_lines)
+    index = _index(record)
+    entry = index.containing(lo, hi)
+    if entry is None:
+        return None
+    file = record.file
+    old_def = _parse_def(old_lines, entry, entry.end, file)
+    new_def = _parse_def(new_lines, entry, entry.end + delta, file)
+    if old_def is None or new_def is None:
+        return None
+    old_tree, old_node = old_def
+    new_tree, new_node = new_def
+    if _masked_dump(_copy_header(old_node)) != _masked_dump(_copy_header(new_node)):
+        return None  # the signature, a default or a decorator changed: not a body-only edit
+    code = _compile(new_tree, file)
+    prefix = entry.qualname + "."
+    new_codes = {q: c for q, c in code_map(code).items() if q == entry.qualname or q.startswith(prefix)}
+    target = new_codes.get(entry.qualname)
+    if not target:
+        return None
+    # The index is a hint: the live function must really start where the index says.
+    live = [
+        fn
+        for fn in live_functions(vars(module), module.__name__)
+        if fn.__code__.co_filename == file and fn.__code__.co_qualname == entry.qualname
+    ]
+    if not live or any(fn.__code__.co_firstlineno != entry.start for fn in live):
+        return None
+    swaps, changed = _swaps_for(module, file, new_codes)
+    if delta:
+        for fn in live_functions(vars(module), module.__name__):
+            c = fn.__code__
+            if c.co_filename == file and c.co_firstlineno > entry.end:
+                swaps.append((fn, shift_code(c, delta), ...))
+    new_record = _new_record(record, text, new_lines, stat, digest)
+    new_record.cache["index"] = index.after_edit(entry, entry.end + delta, delta)
+    return PatchPlan(swaps, changed, new_record, fast=True)
+
+
+def _copy_header(node: ast.AST) -> ast.AST:
+    clone = ast.FunctionDef if isinstance(node, ast.FunctionDef) else ast.AsyncFunctionDef
+    assert isinstance(node, _FUNCS)
+    return clone(
+        name=node.name, args=node.args, body=[], decorator_list=node.decorator_list, returns=node.returns,
+        type_comment=node.type_comment,
+    )
+
+
+def _parse_def(lines: list[str], entry: DefEntry, end: int, file: str) -> tuple[ast.Module, ast.AST] | None:
+    """Parse lines ``entry.start..end`` alone, inside stubs of the enclosing classes, at their real line numbers.
+
+    None unless they hold exactly one function definition ending exactly at ``end``.
+    """
+    k = len(entry.stubs)
+    if entry.start - 1 < k or end > len(lines) or end < entry.start:
+        return None
+    stubs = "".join(f"{ws}class {name}:\n" for name, ws in entry.stubs)
+    text = "\n" * (entry.start - 1 - k) + stubs + "".join(lines[entry.start - 1 : end])
+    try:
+        tree = ast.parse(text, file)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    node: ast.AST = tree
+    for name, _ in entry.stubs:
+        body = getattr(node, "body", [])
+        if len(body) != 1 or not isinstance(body[0], ast.ClassDef) or body[0].name != name:
+            return None
+        node = body[0]
+    body = getattr(node, "body", [])
+    if len(body) != 1 or not isinstance(body[0], _FUNCS) or body[0].end_lineno != end:
+        return None
+    if body[0].name != entry.qualname.rpartition(".")[2]:
+        return None
+    return tree, body[0]
+
+
+def _masked_of(record: SourceRecord) -> str | None:
+    masked = record.cache.get("masked")
+    if masked is None:
+        try:
+            masked = record.cache["masked"] = _masked_dump(ast.parse(record.text or "", record.file))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+    return masked
+
+
+def plan_module(
+    module: ModuleType,
+    record: SourceRecord | None,
+    text: str,
+    *,
+    stat: Any,
+    digest: bytes | None,
+    mode: str,
+) -> PatchPlan | FullPlan:
+    """How to bring ``module`` to ``text``. Raises CompileFailure, or PatchImpossible when ``mode == "patch"``."""
+    file = module.__file__
+    assert isinstance(file, str)
+    base = record if record is not None else SourceRecord(file, None, None, None, trusted=False)
+    new_lines = text.splitlines(keepends=True)
+
+    def full(reason: str) -> FullPlan:
+        if mode == "patch":
+            raise PatchImpossible(reason)
+        rec = _new_record(base, text, new_lines, stat, digest)
+        return FullPlan(compile_full(text, file), reason, rec)
+
+    if mode == "full":
+        return full("full reload requested")
+    if record is None or not record.trusted or record.text is None:
+        return full("the source this module was loaded from is unknown, so the edit cannot be isolated")
+    if text == record.text:
+        return PatchPlan([], [], _new_record(record, text, new_lines, stat, digest), fast=True)
+    try:
+        plan = _fast_path(module, record, text, new_lines, stat, digest)
+    except PatchImpossible as exc:
+        return full(str(exc))
+    if plan is not None:
+        return plan
+    # General path: structure must be equal once bodies are blanked out.
+    tree = _parse(text, file)
+    masked_new = _masked_dump(tree)
+    if masked_new != _masked_of(record):
+        return full("code outside function bodies changed (module or class level, a signature, a default or a decorator)")
+    code = _compile(text, file)
+    try:
+        swaps, changed = _swaps_for(module, file, code_map(code))
+    except PatchImpossible as exc:
+        return full(str(exc))
+    rec = _new_record(record, text, new_lines, stat, digest)
+    rec.cache["masked"] = masked_new
+    return PatchPlan(swaps, changed, rec, fast=False)
+
