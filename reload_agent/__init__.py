@@ -26,7 +26,7 @@ __all__ = ["__version__", "listen", "checkpoint", "Agent"]
 
 
 def listen(
-    address: str | None = None,
+    address: str | Iterable[str] | None = None,
     *,
     token: str | bool | None = None,
     watch: Iterable[str | os.PathLike[str]] = (),
@@ -37,7 +37,8 @@ def listen(
     """Start the agent in this process (or return the running one); returns within milliseconds.
 
     ``address``: ``HOST:PORT`` or ``unix:PATH`` (default ``$RELOAD_AGENT_LISTEN``, else
-    ``127.0.0.1:0``). ``token``: ``None`` takes ``$RELOAD_AGENT_TOKEN`` or a random one;
+    ``127.0.0.1:0``); several (a list, or comma-separated) serve the same agent on each,
+    the first being :attr:`Agent.address`. ``token``: ``None`` takes ``$RELOAD_AGENT_TOKEN`` or a random one;
     ``False`` runs without a token (explicit opt-out). ``watch``: paths whose ``.py``
     edits reload the loaded modules. ``apply``: ``"thread"``, ``"main"`` (run at
     :func:`checkpoint`) or an asyncio loop. ``history``: versions kept per module.

@@ -84,10 +84,11 @@ def _prepare_script(script: str, args: list[str]) -> tuple[types.CodeType, types
     path = os.path.abspath(script)
     with open(path, "rb") as f:
         source = f.read()
-    code = compile(source, script, "exec", dont_inherit=True)
+    # Like python (3.9+): __file__ and code paths are absolute, sys.argv[0] stays as typed.
+    code = compile(source, path, "exec", dont_inherit=True)
     sys.argv[:] = [script, *args]
     sys.path[0] = os.path.dirname(path)
-    return code, _main_module(script)
+    return code, _main_module(path)
 
 
 def _prepare_module(name: str, args: list[str]) -> tuple[types.CodeType, types.ModuleType]:
@@ -149,6 +150,7 @@ def _run(code: types.CodeType, module: types.ModuleType) -> NoReturn:
     except BaseException as exc:
         # Print as python would: the traceback starts at the program, not in the launcher.
         tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+        exc.__traceback__ = tb  # the default hook prints the exception's own traceback, not its argument
         sys.excepthook(type(exc), exc, tb)
         raise SystemExit(1) from None
     raise SystemExit(0)

@@ -37,7 +37,7 @@ from reload_agent_client.protocol import (
 
 from . import transport
 
-__all__ = ["Agent", "start_agent", "current_agent", "resolve_token"]
+__all__ = ["Agent", "start_agent", "current_agent", "resolve_token", "parse_addresses"]
 
 log = logging.getLogger("reload_agent")
 
@@ -54,15 +54,16 @@ def current_agent() -> Agent | None:
     return agent if agent is not None and agent.running else None
 
 
-def resolve_token(token: str | bool | None, address: transport.Address) -> str | None:
+def resolve_token(token: str | bool | None, addresses: list[transport.Address]) -> str | None:
     """``None``: from ``RELOAD_AGENT_TOKEN`` or random; ``False``: no token (explicit opt-out)."""
     if token is False:
-        if address.kind == "tcp":
-            log.warning(
-                "reload-agent: TCP %s without a token: any local user or process that can reach the port can run "
-                "code in this process",
-                address,
-            )
+        for address in addresses:
+            if address.kind == "tcp":
+                log.warning(
+                    "reload-agent: TCP %s without a token: any local user or process that can reach the port can "
+                    "run code in this process",
+                    address,
+                )
         return None
     if token is None or token is True:
         return os.environ.get(ENV_TOKEN) or secrets.token_urlsafe(32)
@@ -76,7 +77,7 @@ class Agent:
 
     def __init__(
         self,
-        address: transport.Address,
+        addresses: list[transport.Address],
         token: str | None,
         *,
         watch: Iterable[str | os.PathLike[str]] = (),
@@ -86,9 +87,11 @@ class Agent:
         engine: Any = None,
         executor: Any = None,
     ):
-        self._requested = address
+        self._requested = addresses
         self.token = token
-        self.address = str(address)
+        #: Where clients connect: the first address is the one in the connection file.
+        self.addresses = [str(a) for a in addresses]
+        self.address = self.addresses[0]
         self.pid = os.getpid()
         self.connection_file: str | None = None
         self._watch = [str(Path(p).resolve()) for p in watch]
@@ -97,8 +100,8 @@ class Agent:
         self._max_message_bytes = max_message_bytes
         self._engine = engine
         self._executor = executor
-        self._sock: Any = None
-        self._unix_path: str | None = None
+        self._socks: list[Any] = []
+        self._unix_paths: list[str] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None
@@ -115,17 +118,20 @@ class Agent:
 
     def start(self) -> None:
         """Bind, write the connection file and start the agent thread (returns in a few ms)."""
-        self._sock, bound = transport.bind(self._requested)
-        self.address = str(bound)
-        if bound.kind == "unix":
-            self._unix_path = bound.path
-        if not bound.is_loopback:
-            log.warning(
-                "reload-agent: listening on non-loopback address %s: anyone on the network who obtains the token "
-                "can run arbitrary code in this process",
-                self.address,
-            )
         try:
+            for requested in self._requested:
+                sock, bound = transport.bind(requested)
+                self._socks.append(sock)
+                if bound.kind == "unix":
+                    self._unix_paths.append(bound.path)
+                if not bound.is_loopback:
+                    log.warning(
+                        "reload-agent: listening on non-loopback address %s: anyone on the network who obtains the "
+                        "token can run arbitrary code in this process",
+                        bound,
+                    )
+                self.addresses[len(self._socks) - 1] = str(bound)
+            self.address = self.addresses[0]
             if self._executor is None:
                 from .engine import make_executor
 
@@ -140,7 +146,8 @@ class Agent:
             self._thread.start()
         except BaseException:
             self._cleanup_files()
-            self._sock.close()
+            for sock in self._socks:
+                sock.close()
             raise
 
     @property
@@ -166,8 +173,8 @@ class Agent:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
-        if self._sock is not None:
-            self._sock.close()
+        for sock in self._socks:
+            sock.close()
         if self._executor is not None:
             try:
                 self._executor.close()
@@ -190,16 +197,17 @@ class Agent:
         return int(run(timeout) or 0) if run is not None else 0
 
     def _at_exit(self) -> None:
-        self.stop(timeout=1.0)
+        # Closing connections is worth a moment; waiting out a pygls import that is still running is not.
+        self.stop(timeout=0.5 if self.ready.is_set() else 0.0)
 
     def _cleanup_files(self) -> None:
         if os.getpid() != self.pid:
             return  # a forked child must not delete its parent's files
         if self.connection_file:
             discovery.remove_connection_file(self.connection_file)
-        if self._unix_path:
+        for path in self._unix_paths:
             try:
-                os.unlink(self._unix_path)
+                os.unlink(path)
             except FileNotFoundError:
                 pass
 
@@ -213,10 +221,12 @@ class Agent:
             loop.run_until_complete(self._serve())
         except BaseException as exc:  # the agent never takes the host down
             self.startup_error = exc
-            log.warning("reload-agent stopped: %s: %s", type(exc).__name__, exc)
+            if not self._stopped:  # failing while being stopped (at interpreter exit) is expected
+                log.warning("reload-agent stopped: %s: %s", type(exc).__name__, exc)
         finally:
             self.ready.set()
             try:
+                _finish_tasks(loop)
                 loop.run_until_complete(loop.shutdown_default_executor())
             finally:
                 loop.close()
@@ -252,7 +262,8 @@ class Agent:
         unsubscribe = engine.subscribe(on_engine_event)
         watcher = None
         try:
-            await hub.serve(self._sock)
+            for sock in self._socks:
+                await hub.serve(sock)
             if self._watch:
                 from .watch import Watcher
 
@@ -266,6 +277,21 @@ class Agent:
                 watcher.stop()
             unsubscribe()
             await hub.close()
+
+
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and run out every task left on the loop (as ``asyncio.run`` does).
+
+    A client accepted in the very pass that stopped the server still has a task
+    holding its socket; running it to its end closes that socket instead of leaking it.
+    """
+    for _ in range(10):  # cancelled tasks may start others (an accept's transport, its handler)
+        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if not tasks:
+            return
+        for task in tasks:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 def _reload_files(engine: Any, executor: Any, paths: list[str]) -> None:
@@ -282,8 +308,17 @@ def _reload_files(engine: Any, executor: Any, paths: list[str]) -> None:
     future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
+def parse_addresses(address: str | Iterable[str]) -> list[transport.Address]:
+    """One address, several separated by commas, or a list of them (TCP and Unix may be mixed)."""
+    items = address.split(",") if isinstance(address, str) else list(address)
+    parsed = [transport.parse_address(a) for a in items if a.strip()]
+    if not parsed:
+        raise ValueError("no address to listen on")
+    return parsed
+
+
 def start_agent(
-    address: str | None = None,
+    address: str | Iterable[str] | None = None,
     *,
     token: str | bool | None = None,
     watch: Iterable[str | os.PathLike[str]] = (),
@@ -298,7 +333,7 @@ def start_agent(
     with _lock:
         if _current is not None and _current.running:
             return _current
-        parsed = transport.parse_address(address or os.environ.get(ENV_LISTEN) or DEFAULT_ADDRESS)
+        parsed = parse_addresses(address or os.environ.get(ENV_LISTEN) or DEFAULT_ADDRESS)
         if isinstance(watch, (str, os.PathLike)):
             watch = [watch]
         agent = Agent(

@@ -55,6 +55,8 @@ __all__ = [
 
 log = logging.getLogger("reload_agent")
 
+#: Loop passes an accepted socket needs to reach its handler (accept task, transport, protocol, handler).
+_ACCEPT_SETTLE_PASSES = 5
 #: A client that stops reading while we keep writing (broadcasts) is cut off past this.
 MAX_WRITE_BUFFER = 64 * 1024 * 1024
 
@@ -362,6 +364,7 @@ class Hub:
         self._max = max_message_bytes
         self._servers: list[asyncio.AbstractServer] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
         self.connections: set[Connection] = set()
 
     async def serve(self, sock: socket.socket) -> None:
@@ -384,6 +387,16 @@ class Hub:
 
     async def close(self) -> None:
         """Stop accepting, close every connection and wait for their tasks to end."""
+        self._closing = True
+        # asyncio (3.11) fails to build, and leaks, a connection accepted just before Server.close(): stop
+        # watching the listening sockets first, let accepts already under way reach _on_client (which closes
+        # them), and only then close the servers.
+        loop = asyncio.get_running_loop()
+        for server in self._servers:
+            for sock in server.sockets:
+                loop.remove_reader(sock.fileno())
+        for _ in range(_ACCEPT_SETTLE_PASSES):
+            await asyncio.sleep(0)
         for server in self._servers:
             server.close()
         for conn in list(self.connections):
@@ -397,6 +410,9 @@ class Hub:
         self._servers.clear()
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._closing:  # accepted in the same loop pass as close(): too late to be served
+            writer.close()
+            return
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)

@@ -1,0 +1,209 @@
+"""The agent's wire against a real host process: auth, framing, encodings, limits, several clients."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from reload_agent_client.protocol import (
+    CONTENT_TYPE_MSGPACK,
+    MAX_HEADER_BYTES,
+    METHOD_RELOAD,
+    METHOD_STATUS,
+    NOTIFY_DID_RELOAD,
+    ErrorCode,
+)
+from tests.support.agents import wait_for
+from tests.support.rawclient import RawClient, frame
+
+
+def test_requests_before_initialize_are_refused_and_notifications_dropped(embedded, clients):
+    host = embedded()
+    client = clients(host.address, initialize=False)
+    client.notify("initialized", {})
+    client.notify(NOTIFY_DID_RELOAD, {})
+    response = client.request(METHOD_STATUS)
+    assert response["error"]["code"] == ErrorCode.NOT_INITIALIZED
+    assert response["id"] == 1
+    # Still open, and initialize still works after the refusals.
+    assert "result" in client.initialize(host.token)
+    assert client.request(METHOD_STATUS)["result"]["pid"] == host.pid
+
+
+@pytest.mark.parametrize("token", ["wrong", None, ""])
+def test_wrong_or_missing_token_is_refused_and_the_connection_closed(embedded, clients, token):
+    host = embedded()
+    client = clients(host.address, initialize=False)
+    response = client.initialize(token)
+    assert response["error"]["code"] == ErrorCode.UNAUTHORIZED
+    client.expect_closed()
+    # The agent itself carries on.
+    assert clients(host.address, host.token).request(METHOD_STATUS)["result"]["clients"] == 1
+
+
+def test_token_type_confusion_is_refused(embedded, clients):
+    host = embedded()
+    client = clients(host.address, initialize=False)
+    response = client.request("initialize", {"capabilities": {}, "initializationOptions": {"token": [host.token]}})
+    assert response["error"]["code"] == ErrorCode.UNAUTHORIZED
+    client.expect_closed()
+
+
+def test_json_and_msgpack_on_one_connection(embedded, clients):
+    host = embedded()
+    client = clients(host.address, host.token)
+    before = len(client.encodings)
+    as_msgpack = client.request(METHOD_STATUS, use_msgpack=True)
+    as_json = client.request(METHOD_STATUS)
+    again = client.request(METHOD_STATUS, use_msgpack=True)
+    assert client.encodings[before:] == [True, False, True]
+    assert as_msgpack["result"]["pid"] == as_json["result"]["pid"] == again["result"]["pid"] == host.pid
+
+
+def test_msgpack_client_gets_notifications_in_msgpack(embedded, clients):
+    host = embedded()
+    client = clients(host.address, host.token)
+    response = client.request(METHOD_RELOAD, {"modules": ["mod_a"]}, use_msgpack=True)
+    assert response["result"]["modules"][0]["name"] == "mod_a"
+    note = client.wait_notification(NOTIFY_DID_RELOAD)
+    assert note["params"]["ok"] is True
+    assert client.encodings[-2:] == [True, True]  # the reply and the notification, in whichever order
+
+
+def test_oversized_message_closes_only_that_connection(embedded, clients):
+    host = embedded(max_message_bytes=4096)
+    bystander = clients(host.address, host.token)
+    client = clients(host.address, host.token)
+    client.send({"jsonrpc": "2.0", "id": 9, "method": METHOD_STATUS, "params": {"pad": "x" * 5000}})
+    error = client.read_message()
+    assert error["id"] is None and error["error"]["code"] == ErrorCode.INVALID_REQUEST
+    assert "4096" in error["error"]["message"]
+    client.expect_closed()
+    assert bystander.request(METHOD_STATUS)["result"]["clients"] == 1
+    # Just under the limit is fine.
+    small = clients(host.address, host.token)
+    assert "result" in small.request(METHOD_STATUS, {"pad": "x" * 3000})
+
+
+BAD_FRAMES = {
+    "bad json": (b"Content-Length: 5\r\n\r\n{nope", ErrorCode.PARSE_ERROR, False),
+    "bad msgpack": (b"Content-Length: 1\r\nContent-Type: " + CONTENT_TYPE_MSGPACK.encode() + b"\r\n\r\n\xc1",
+                    ErrorCode.PARSE_ERROR, False),
+    "array body": (frame([1, 2]), ErrorCode.INVALID_REQUEST, False),
+    "no jsonrpc": (frame({"id": 3, "method": METHOD_STATUS}), ErrorCode.INVALID_REQUEST, False),
+    "missing length": (b"Content-Type: x\r\n\r\n{}", ErrorCode.INVALID_REQUEST, True),
+    "bad length": (b"Content-Length: -4\r\n\r\n{}", ErrorCode.INVALID_REQUEST, True),
+    "not a header": (b"garbage\r\n\r\n", ErrorCode.INVALID_REQUEST, True),
+    "endless headers": (b"X-Pad: " + b"a" * (MAX_HEADER_BYTES + 10), ErrorCode.INVALID_REQUEST, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FRAMES))
+def test_malformed_frames_affect_only_their_connection(embedded, clients, name):
+    data, code, closes = BAD_FRAMES[name]
+    host = embedded()
+    bystander = clients(host.address, host.token)
+    client = clients(host.address, host.token)
+    client.send_bytes(data)
+    error = client.read_message()
+    assert error["error"]["code"] == code
+    if closes:
+        client.expect_closed()
+    else:
+        assert client.request(METHOD_STATUS)["result"]["pid"] == host.pid
+    assert bystander.request(METHOD_STATUS)["result"]["pid"] == host.pid
+
+
+def test_unknown_method_and_bad_params(embedded, clients):
+    host = embedded()
+    client = clients(host.address, host.token)
+    assert client.request("reloadAgent/nope")["error"]["code"] == ErrorCode.METHOD_NOT_FOUND
+    assert client.request(METHOD_RELOAD, {"modules": "mod_a"})["error"]["code"] == ErrorCode.INVALID_PARAMS
+    assert client.request(METHOD_RELOAD, {"modules": ["mod_a"], "mode": "sideways"})["error"]["code"] == \
+        ErrorCode.INVALID_PARAMS
+    assert client.request(METHOD_RELOAD, [1])["error"]["code"] == ErrorCode.INVALID_PARAMS
+
+
+def test_three_clients_two_tcp_one_unix_each_get_replies_and_all_get_broadcasts(embedded, clients):
+    host = embedded(listen=["127.0.0.1:0", "unix:{workdir}/agent.sock"])
+    unix_address = f"unix:{host.workdir}/agent.sock"
+    a = clients(host.address, host.token)
+    b = clients(host.address, host.token)
+    c = clients(unix_address, host.token)
+    assert a.request(METHOD_STATUS)["result"]["clients"] == 3
+    (host.workdir / "mod_a.py").write_text("def value():\n    return 2\n")
+    result = b.request(METHOD_RELOAD, {"modules": ["mod_a"]})["result"]
+    assert [m["name"] for m in result["modules"]] == ["mod_a"]
+    for client in (a, b, c):
+        note = client.wait_notification(NOTIFY_DID_RELOAD)
+        assert note["params"]["transaction"] == result["transaction"]
+        assert note["params"]["ok"] is True
+    # Interleaved requests on the three connections each get their own answer.
+    for client in (c, a, b):
+        client.send({"jsonrpc": "2.0", "id": 77, "method": METHOD_STATUS})
+    for client in (a, b, c):
+        assert client.wait_response(77)["result"]["pid"] == host.pid
+
+
+def test_failed_reload_is_broadcast_and_answered_with_error_data(embedded, clients):
+    host = embedded()
+    a = clients(host.address, host.token)
+    b = clients(host.address, host.token)
+    (host.workdir / "mod_a.py").write_text("def value():\n    return 2\nraise ValueError('boom')\n")
+    error = a.request(METHOD_RELOAD, {"modules": ["mod_a"], "mode": "full"})["error"]
+    assert error["code"] == ErrorCode.RELOAD_FAILED
+    assert error["data"]["rolledBack"] is True
+    assert error["data"]["exception"]["type"] == "ValueError"
+    assert error["data"]["exception"]["line"] == 3
+    note = b.wait_notification(NOTIFY_DID_RELOAD)
+    assert note["params"]["ok"] is False
+
+
+def test_shutdown_and_exit_end_only_that_connection(embedded, clients):
+    host = embedded()
+    other = clients(host.address, host.token)
+    client = clients(host.address, host.token)
+    assert client.request("shutdown") == {"jsonrpc": "2.0", "id": 2, "result": None}
+    client.notify("exit")
+    client.expect_closed()
+    assert host.proc.poll() is None
+    assert other.request(METHOD_STATUS)["result"]["clients"] == 1
+
+
+SLOW = """\
+import pathlib, time
+pathlib.Path("slow-started").write_text("")
+time.sleep({delay})
+
+def value():
+    return {value}
+"""
+
+
+def test_a_slow_reload_does_not_stall_other_connections(embedded, clients):
+    host = embedded(files={"slow.py": SLOW.format(delay=0, value=1)}, imports=["mod_a", "slow"])
+    a = clients(host.address, host.token)
+    b = clients(host.address, host.token)
+    (host.workdir / "slow.py").write_text(SLOW.format(delay=1.5, value=2))
+    (host.workdir / "slow-started").unlink()
+    started = time.monotonic()
+    a.send({"jsonrpc": "2.0", "id": 50, "method": METHOD_RELOAD, "params": {"modules": ["slow"], "mode": "full"}})
+    wait_for(lambda: (host.workdir / "slow-started").exists(), what="the slow reload to start")
+    t0 = time.monotonic()
+    assert b.request(METHOD_STATUS)["result"]["pid"] == host.pid
+    assert b.request("reloadAgent/listModules", {"pattern": "mod_*"})["result"]["modules"]
+    quick = time.monotonic() - t0
+    assert a.wait_response(50)["result"]["modules"][0]["name"] == "slow"
+    assert time.monotonic() - started >= 1.5
+    assert quick < 0.5, f"status took {quick:.3f}s while a reload was running"
+
+
+def test_no_token_unix_agent_accepts_any_initialize(embedded, clients):
+    host = embedded(listen="unix:{workdir}/a.sock", token=False)
+    assert host.token is None
+    client = RawClient(host.address)
+    try:
+        assert "result" in client.initialize(None)
+    finally:
+        client.close()
