@@ -175,9 +175,14 @@ def test_worked_results_have_the_engine_shapes():
 def test_notification_examples_match_the_results():
     for msg in _messages():
         if msg.get("method") == protocol.NOTIFY_DID_RELOAD:
-            for module in msg["params"]["modules"]:
-                _check("module", module)
-            if "error" in msg["params"]:
-                _check_error_data(msg["params"]["error"])
+            params = msg["params"]
+            for module in params["modules"]:
+                if params["ok"]:
+                    _check("module", module)
+                else:  # a failed transaction names the modules it tried
+                    assert set(module) == {"name"}, module
+            assert ("error" in params) == (not params["ok"]), params
+            if "error" in params:
+                _check_error_data(params["error"])
         elif msg.get("method") == protocol.NOTIFY_DID_ROLLBACK:
             assert set(msg["params"]) <= _SHAPES["rollback"]
