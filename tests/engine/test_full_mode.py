@@ -1,0 +1,381 @@
+"""Full reloads: the top level re-runs, identities are kept, incompatible changes are reported."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import pickle
+
+import pytest
+
+
+def test_method_edit_seen_by_existing_instances_isinstance_and_pickle(mods, engine):
+    m = mods.load("m_inst", """
+        VERSION = 1
+
+        class Point:
+            def __init__(self, x):
+                self.x = x
+
+            def show(self):
+                return f"v{VERSION}:{self.x}"
+    """)
+    old_cls = m.Point
+    p = m.Point(3)
+    mods.write("m_inst", """
+        VERSION = 2
+
+        class Point:
+            def __init__(self, x):
+                self.x = x
+
+            def show(self):
+                return f"v{VERSION}:{self.x}!"
+
+            def double(self):
+                return Point(self.x * 2)
+    """)
+    res = engine.reload(["m_inst"])
+    (mod,) = res.modules
+    assert mod.mode == "full"
+    assert "Point" in mod.classes
+    assert m.Point is old_cls
+    assert p.show() == "v2:3!"
+    assert isinstance(p, m.Point)
+    assert isinstance(p.double(), m.Point)
+    assert pickle.loads(pickle.dumps(p)).show() == "v2:3!"
+
+
+def test_alias_is_not_rewritten(mods, engine):
+    m = mods.load("m_alias", """
+        def foo():
+            return "foo"
+
+        def bar():
+            return "bar"
+
+        f = foo
+    """)
+    foo = m.foo
+    mods.write("m_alias", """
+        def foo():
+            return "foo"
+
+        def bar():
+            return "bar"
+
+        f = bar
+    """)
+    engine.reload(["m_alias"])
+    assert m.f() == "bar"
+    assert foo() == "foo" and m.foo is foo
+    assert m.f is m.bar
+
+
+def test_constant_changed_and_class_scope_default(mods, engine):
+    m = mods.load("m_const", """
+        K = 1
+
+        class C:
+            def m(self, v=K):
+                return v
+
+        def get():
+            return K
+    """)
+    c = m.C()
+    get = m.get
+    mods.write("m_const", """
+        K = 5
+
+        class C:
+            def m(self, v=K):
+                return v
+
+        def get():
+            return K
+    """)
+    res = engine.reload(["m_const"])
+    assert res.modules[0].mode == "full"
+    assert get() == 5
+    assert c.m() == 5
+
+
+def test_function_added_and_removed_then_rollback(mods, engine):
+    m = mods.load("m_addrm", """
+        def keep():
+            return 1
+
+        def gone():
+            return "gone"
+    """)
+    gone = m.gone
+    mods.write("m_addrm", """
+        def keep():
+            return 1
+
+        def added():
+            return "added"
+    """)
+    res = engine.reload(["m_addrm"])
+    assert res.modules[0].mode == "full"
+    assert m.added() == "added"
+    assert not hasattr(m, "gone")
+    engine.rollback()
+    assert m.gone is gone and not hasattr(m, "added")
+    assert engine.list_modules("m_addrm")[0].version == 0
+
+
+def test_dataclass_field_added_is_replaced(mods, engine):
+    m = mods.load("m_dc", """
+        import dataclasses
+
+        @dataclasses.dataclass
+        class D:
+            a: int
+    """)
+    old = m.D(1)
+    old_cls = m.D
+    mods.write("m_dc", """
+        import dataclasses
+
+        @dataclasses.dataclass
+        class D:
+            a: int
+            b: int = 0
+    """)
+    res = engine.reload(["m_dc"])
+    (mod,) = res.modules
+    assert [r.name for r in mod.replaced] == ["D"]
+    assert "field" in mod.replaced[0].reason
+    assert m.D is not old_cls and m.D(1, 2).b == 2
+    assert repr(old) == "D(a=1)"  # old instance keeps working with its class
+
+
+def test_frozen_dataclass_method_patched_and_frozenness_kept(mods, engine):
+    m = mods.load("m_frozen", """
+        import dataclasses
+
+        @dataclasses.dataclass(frozen=True)
+        class F:
+            a: int
+
+            def twice(self):
+                return self.a * 2
+    """)
+    f = m.F(2)
+    cls = m.F
+    mods.write("m_frozen", """
+        import dataclasses
+
+        @dataclasses.dataclass(frozen=True)
+        class F:
+            a: int
+
+            def twice(self):
+                return self.a * 20
+    """)
+    res = engine.reload(["m_frozen"], mode="full")
+    assert res.modules[0].replaced == []
+    assert m.F is cls and f.twice() == 40
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.a = 3
+    mods.write("m_frozen", """
+        import dataclasses
+
+        @dataclasses.dataclass(frozen=False)
+        class F:
+            a: int
+
+            def twice(self):
+                return self.a * 20
+    """)
+    res = engine.reload(["m_frozen"])
+    assert [r.name for r in res.modules[0].replaced] == ["F"]
+
+
+def test_enum_members_kept_and_changed(mods, engine):
+    m = mods.load("m_enum", """
+        import enum
+
+        class Color(enum.Enum):
+            RED = 1
+            GREEN = 2
+
+            def label(self):
+                return self.name.lower()
+    """)
+    red = m.Color.RED
+    mods.write("m_enum", """
+        import enum
+
+        class Color(enum.Enum):
+            RED = 1
+            GREEN = 2
+
+            def label(self):
+                return "<" + self.name.lower() + ">"
+    """)
+    res = engine.reload(["m_enum"], mode="full")
+    assert res.modules[0].replaced == []
+    assert m.Color.RED is red and red.label() == "<red>"
+    mods.write("m_enum", """
+        import enum
+
+        class Color(enum.Enum):
+            RED = 1
+            GREEN = 2
+            BLUE = 3
+    """)
+    res = engine.reload(["m_enum"])
+    assert [r.name for r in res.modules[0].replaced] == ["Color"]
+    assert "enum members" in res.modules[0].replaced[0].reason
+    assert m.Color.BLUE.value == 3
+
+
+def test_slots_change_is_replaced(mods, engine):
+    m = mods.load("m_slots", """
+        class S:
+            __slots__ = ("a",)
+    """)
+    mods.write("m_slots", """
+        class S:
+            __slots__ = ("a", "b")
+    """)
+    res = engine.reload(["m_slots"])
+    assert [r.name for r in res.modules[0].replaced] == ["S"]
+    assert "__slots__" in res.modules[0].replaced[0].reason
+    s = m.S()
+    s.b = 1
+
+
+def test_exception_class_identity_kept(mods, engine):
+    m = mods.load("m_exc", """
+        class AppError(Exception):
+            pass
+
+        def fail():
+            raise AppError("one")
+    """)
+    Old = m.AppError
+    mods.write("m_exc", """
+        class AppError(Exception):
+            code = 7
+
+        def fail():
+            raise AppError("two")
+    """)
+    engine.reload(["m_exc"])
+    with pytest.raises(Old) as info:
+        m.fail()
+    assert str(info.value) == "two" and Old.code == 7
+
+
+def test_singledispatch_registrations_keep_working(mods, engine):
+    m = mods.load("m_sd", """
+        import functools
+
+        class Thing:
+            pass
+
+        @functools.singledispatch
+        def describe(x):
+            return "object"
+
+        @describe.register(Thing)
+        def _(x):
+            return "thing v1"
+    """)
+    t = m.Thing()
+    mods.write("m_sd", """
+        import functools
+
+        class Thing:
+            pass
+
+        @functools.singledispatch
+        def describe(x):
+            return "object"
+
+        @describe.register(Thing)
+        def _(x):
+            return "thing v2"
+    """)
+    engine.reload(["m_sd"], mode="full")
+    assert m.describe(t) == "thing v2"
+    assert m.describe(1) == "object"
+
+
+def test_top_level_containers_see_the_kept_class(mods, engine):
+    m = mods.load("m_cont", """
+        class A:
+            pass
+
+        DEFAULT = A()
+    """)
+    A = m.A
+    mods.write("m_cont", """
+        class A:
+            x = 1
+
+        DEFAULT = A()
+    """)
+    engine.reload(["m_cont"])
+    assert m.A is A and isinstance(m.DEFAULT, A)
+
+
+def test_super_in_old_instances_after_full(mods, engine):
+    m = mods.load("m_super2", """
+        class Base:
+            def f(self):
+                return "b"
+
+        class C(Base):
+            def f(self):
+                return "c" + super().f()
+    """)
+    c = m.C()
+    mods.write("m_super2", """
+        class Base:
+            def f(self):
+                return "B"
+
+        class C(Base):
+            def f(self):
+                return "C" + super().f()
+
+        X = 1
+    """)
+    res = engine.reload(["m_super2"])
+    assert res.modules[0].mode == "full"
+    assert c.f() == "CB"
+
+
+def test_lru_cache_and_partial_found(mods, engine):
+    m = mods.load("m_wraps", """
+        import functools
+
+        @functools.lru_cache(maxsize=None)
+        def cached(x):
+            return x + 1
+
+        def base(a, b):
+            return a - b
+
+        p = functools.partial(base, 10)
+    """)
+    mods.write("m_wraps", """
+        import functools
+
+        @functools.lru_cache(maxsize=None)
+        def cached(x):
+            return x + 1
+
+        def base(a, b):
+            return a + b
+
+        p = functools.partial(base, 10)
+    """)
+    res = engine.reload(["m_wraps"])
+    assert res.modules[0].mode == "patch"
+    assert m.p(1) == 11
