@@ -217,10 +217,21 @@ class Engine:
         try:
             if mode not in _MODES:
                 raise _refusal("resolve", None, "ValueError", f"unknown mode {mode!r} (expected one of {', '.join(_MODES)})")
-            names, cycles = self._resolve(modules, files, stale, dependents, sources)
+            names, cycles, importers = self._resolve(modules, files, stale, dependents, sources)
             if not names:
                 return ReloadResult(0, [], (time.perf_counter() - started) * 1000, dry_run=dry_run)
-            planned = [self._plan(name, mode, sources) for name in names]
+            planned: list[_Planned] = []
+            rerun: set[str] = set()  # modules whose top level runs again in this transaction
+            for name in names:
+                reason = None
+                if name in importers:
+                    changed = sorted(rerun & self._graph.imports_of(name))
+                    if changed:
+                        reason = f"imports {', '.join(changed)}, whose top level ran again"
+                p = self._plan(name, mode, sources, rerun_reason=reason)
+                if isinstance(p.plan, FullPlan):
+                    rerun.add(name)
+                planned.append(p)
         except _Failure as failure:
             raise self._fail(failure, names, started, record=not dry_run) from None
         if dry_run:
@@ -256,7 +267,8 @@ class Engine:
 
     def _resolve(
         self, modules: Sequence[str], files: Sequence[str], stale: bool, dependents: bool, sources: dict[str, str]
-    ) -> tuple[list[str], list[list[str]]]:
+    ) -> tuple[list[str], list[list[str]], set[str]]:
+        """Ordered module names, import cycles among them, and the ones added only as importers."""
         chosen: dict[str, None] = {}
         for name in [*modules, *sources]:
             module = sys.modules.get(name)
@@ -275,17 +287,26 @@ class Engine:
             chosen.update(dict.fromkeys(found))
         if stale:
             chosen.update(dict.fromkeys(self.stale_modules()))
+        importers: set[str] = set()
         if dependents and chosen:
-            chosen.update(dict.fromkeys(sorted(self._graph.dependents(chosen))))
+            importers = self._graph.dependents(chosen)
+            chosen.update(dict.fromkeys(sorted(importers)))
         names = list(chosen)
         if len(names) < 2:
-            return names, []
-        return self._graph.order(names, texts=sources)
+            return names, [], importers
+        ordered, cycles = self._graph.order(names, texts=sources)
+        return ordered, cycles, importers
 
     def _is_main(self, name: str, module: ModuleType) -> bool:
         return name == "__main__" or module is self._main
 
-    def _plan(self, name: str, mode: str, sources: dict[str, str]) -> _Planned:
+    def _plan(self, name: str, mode: str, sources: dict[str, str], rerun_reason: str | None = None) -> _Planned:
+        """Read and compile ``name``'s new source and decide its mode.
+
+        ``rerun_reason``: the module is reloaded because it imports a module whose top level runs
+        again; its own top level must run again too (``from m import X`` bindings), unless it is
+        ``__main__``.
+        """
         module = sys.modules[name]
         file = source_file(module)
         assert file is not None
@@ -306,6 +327,8 @@ class Engine:
         if main and mode == "full":
             raise _refusal("patch", name, "ReloadRefused", _MAIN_REFUSAL + ": full mode was requested", file)
         record = _sources.loaded_source(name, module)
+        if rerun_reason is not None and not main and mode != "patch":
+            mode = "full"
         try:
             plan = plan_module(module, record, text, stat=stat, digest=dig, mode="patch" if main else mode)
         except CompileFailure as exc:
@@ -313,6 +336,8 @@ class Engine:
         except PatchImpossible as exc:
             message = f"{_MAIN_REFUSAL}; this edit needs a full reload: {exc}" if main else f"patch mode impossible: {exc}"
             raise _refusal("patch", name, "ReloadRefused", message, file) from None
+        if rerun_reason is not None and isinstance(plan, FullPlan):
+            plan.reason = rerun_reason
         return _Planned(name, module, plan)
 
     def _dry_result(self, p: _Planned) -> ModuleResult:
