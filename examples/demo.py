@@ -287,6 +287,9 @@ def main() -> int:
             print("\ninterrupted", file=sys.stderr)
             return 130
         finally:
+            # A second Ctrl-C must not cut the clean-up short and leave the shop running.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             demo.stop()
     print(f"\nDone in {time.perf_counter() - started:.1f} s: the shop is stopped and its temporary copy removed; "
           "the files in examples/ were never modified.", flush=True)
