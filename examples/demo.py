@@ -5,11 +5,15 @@ launcher with a private runtime directory, and drives it with the real ``reload-
 headline, the commands it runs with their real output, and what to notice. Every claim is checked: if the shop does
 not behave as narrated, the demo says which step failed and exits 1, which makes it a test as well.
 
-    python examples/demo.py
+    python examples/demo.py [--shop DIR]
+
+``--shop`` runs the same story on another copy of the shop package (the tests use it to show that the demo notices
+when the shop misbehaves).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shlex
@@ -27,7 +31,7 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-EXAMPLES = Path(__file__).resolve().parent
+SHOP = Path(__file__).resolve().parent / "shop"
 STARTUP_TIMEOUT_S = 30.0
 COMMAND_TIMEOUT_S = 30.0
 HTTP_TIMEOUT_S = 10.0
@@ -73,13 +77,13 @@ class Narrator:
 class Demo:
     """The shop copy, its process, and the tools the steps use to poke at it."""
 
-    def __init__(self, root: Path, narrator: Narrator) -> None:
+    def __init__(self, root: Path, narrator: Narrator, shop: Path = SHOP) -> None:
         self.say = narrator
         self.workdir = root / "app"
         self.runtime_dir = root / "run"
         self.port_file = root / "shop.port"
         self.log_file = root / "shop.log"
-        shutil.copytree(EXAMPLES / "shop", self.workdir / "shop", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(shop, self.workdir / "shop", ignore=shutil.ignore_patterns("__pycache__"))
         self.env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV}
         self.env.update(RELOAD_AGENT_RUNTIME_DIR=str(self.runtime_dir), PYTHONDONTWRITEBYTECODE="1")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -271,13 +275,16 @@ def run_steps(demo: Demo) -> None:
     say.notice("every reload, failed or not, and every rollback is a numbered transaction; any of them can be undone.")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The narrated reload-agent demo.")
+    parser.add_argument("--shop", type=Path, default=SHOP, help="the shop package to copy (default: examples/shop)")
+    args = parser.parse_args(argv)
     say = Narrator()
     started = time.perf_counter()
     # SIGTERM (a CI timeout, `kill`) takes the same clean-up path as Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="reload-agent-demo-") as tmp:
-        demo = Demo(Path(tmp), say)
+        demo = Demo(Path(tmp), say, args.shop)
         try:
             run_steps(demo)
         except DemoFailed as exc:

@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,6 +103,23 @@ def test_ctrl_c_stops_the_shop_and_leaves_the_examples_alone(tmp_path):
     assert proc.returncode == 130, seen + rest
     assert _gone(_shop_pid(seen))
     assert _tree_digest(ROOT / "examples") == before
+
+
+def test_the_demo_notices_when_the_shop_does_not_behave(tmp_path):
+    # Without its reload hooks, a full reload of shop.stats starts the counter from zero: step 6 must say so.
+    shop = tmp_path / "shop"
+    shutil.copytree(ROOT / "examples" / "shop", shop, ignore=shutil.ignore_patterns("__pycache__"))
+    stats = shop / "stats.py"
+    text = stats.read_text()
+    stats.write_text(text[: text.index("def __reload_dispose__")])
+    done = subprocess.run(
+        [sys.executable, str(DEMO), "--shop", str(shop)], cwd=ROOT, env=_env(tmp_path), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=DEMO_TIMEOUT_S,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "DEMO FAILED at step 6: the hooks did not carry the counter" in done.stderr, done.stderr
+    assert "happy visitors: 1" in done.stdout
+    assert _gone(_shop_pid(done.stdout))
 
 
 @pytest.mark.parametrize("module", ["model", "stats", "views"])
