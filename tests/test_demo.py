@@ -87,7 +87,7 @@ def test_ctrl_c_stops_the_shop_and_leaves_the_examples_alone(tmp_path):
         with selectors.DefaultSelector() as sel:
             sel.register(proc.stdout, selectors.EVENT_READ)
             deadline = time.monotonic() + DEMO_TIMEOUT_S
-            while "3. " not in seen:
+            while not re.search(r"^3\. ", seen, flags=re.M):
                 assert time.monotonic() < deadline, seen
                 if not sel.select(timeout=deadline - time.monotonic()):
                     continue
