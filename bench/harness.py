@@ -88,7 +88,8 @@ class Series:
 
     @property
     def p95(self) -> float:
-        return percentile(self.samples, 95)
+        """The bad tail: 95th percentile of times, 5th percentile of rates (``higher_is_better``)."""
+        return percentile(self.samples, 5 if self.higher_is_better else 95)
 
     def ratio_to(self, other: Series) -> float | None:
         """Median of this series over the median of ``other`` (None when that is 0)."""

@@ -16,8 +16,9 @@ _INTRO = """\
 Every number below comes from one `make bench` run. Each measure ran in a fresh process; within a measure the variant
 and its baseline were run alternately, round by round, so both saw the same machine load. Other work shares this
 machine, so absolute times move between runs (1.5-2x is normal here); the **ratio** against the baseline of the same
-run is the figure to compare. *median* and *p95* are over the *n* repetitions; *ratio* is the variant's median over the
-baseline's median (and p95 over p95).
+run is the figure to compare. *median* and *p95* are over the *n* repetitions (for rates, where higher is better, the
+*p95* column is the bad tail: the 5th percentile); *ratio* is the variant's median over the baseline's median (and p95
+over p95).
 """
 
 
