@@ -21,6 +21,7 @@ __all__ = [
     "shift_code",
     "same_except_lines",
     "docstring",
+    "code_shape",
     "live_functions",
     "defined_in",
 ]
@@ -59,6 +60,36 @@ def shift_code(code: CodeType, delta: int) -> CodeType:
 def same_except_lines(old: CodeType, new: CodeType) -> bool:
     """True when ``new`` is ``old`` moved up or down (line table is relative to the first line)."""
     return shift_code(old, new.co_firstlineno - old.co_firstlineno) == new
+
+
+_CO_OPTIMIZED = 0x1
+_CO_VARARGS = 0x4
+_CO_VARKEYWORDS = 0x8
+
+
+def code_shape(code: CodeType) -> tuple[Any, ...]:
+    """Everything about module (or class body) code except function bodies and line numbers.
+
+    Two texts whose module code has the same shape differ only inside function bodies:
+    decorators, defaults, annotations, signatures, class bodies and module statements are
+    all equal. Functions count by qualname, signature and flags (a ``yield`` added changes
+    the flags); lambdas and comprehensions run at this level, so they count in full.
+    """
+    consts: list[Any] = []
+    for c in code.co_consts:
+        if isinstance(c, CodeType):
+            if c.co_flags & _CO_OPTIMIZED and c.co_name not in _LAMBDA_LIKE:
+                nargs = c.co_argcount + c.co_kwonlyargcount + bool(c.co_flags & _CO_VARARGS)
+                nargs += bool(c.co_flags & _CO_VARKEYWORDS)
+                consts.append(("def", c.co_qualname, c.co_posonlyargcount, c.co_argcount, c.co_kwonlyargcount,
+                               c.co_flags, c.co_varnames[:nargs]))
+            else:
+                consts.append(code_shape(c))
+        else:
+            # (type, repr): 1, 1.0 and True are equal as values but not as code
+            consts.append((type(c).__name__, repr(c)))
+    return (code.co_code, tuple(consts), code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars,
+            code.co_flags, code.co_exceptiontable, code.co_qualname)
 
 
 def docstring(code: CodeType) -> str | None:

@@ -14,6 +14,7 @@ DefEntry(start=2, end=4, qualname='A.m', stubs=(('A', ''),))
 
 from __future__ import annotations
 
+import ast
 import bisect
 import dataclasses
 import re
@@ -97,6 +98,30 @@ class DefIndex:
             close(stack.pop())
         return cls(entries)
 
+    @classmethod
+    def from_tree(cls, tree: ast.Module, lines: list[str]) -> DefIndex:
+        """The exact index, when a parsed tree is at hand anyway (full reloads)."""
+        entries: list[DefEntry] = []
+
+        def walk(body: list[ast.stmt], classes: tuple[tuple[str, str], ...]) -> None:
+            for node in body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+                    qualname = ".".join([name for name, _ in classes] + [node.name])
+                    entries.append(DefEntry(start, node.end_lineno or node.lineno, qualname, classes))
+                elif isinstance(node, ast.ClassDef):
+                    line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+                    ws = line[: len(line) - len(line.lstrip(" \t"))]
+                    walk(node.body, (*classes, (node.name, ws)))
+
+        walk(tree.body, ())
+        return cls(entries)
+
+    def overlaps(self, lo: int, hi: int) -> bool:
+        """Do the old lines ``lo:hi`` (0-based, half open) touch any definition?"""
+        i = bisect.bisect_right(self._starts, max(hi, lo + 1)) - 1
+        return i >= 0 and self.entries[i].end > lo
+
     def containing(self, lo: int, hi: int) -> DefEntry | None:
         """The definition holding the changed lines ``lo:hi`` (0-based, half open; ``lo == hi``: an insertion)."""
         i = bisect.bisect_right(self._starts, lo + 1) - 1
@@ -109,6 +134,8 @@ class DefIndex:
 
     def after_edit(self, entry: DefEntry, new_end: int, delta: int) -> DefIndex:
         """The index once ``entry`` now ends at ``new_end`` and every later line moved by ``delta``."""
+        if not delta and new_end == entry.end:
+            return self
         out = []
         for e in self.entries:
             if e is entry:

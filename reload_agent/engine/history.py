@@ -42,15 +42,19 @@ class History:
             raise ValueError("history depth must be at least 1")
         self.depth = depth
         self._entries: list[Entry] = []  # oldest first
+        self._undoable: dict[str, list[Entry]] = {}  # per module, oldest first
 
     def add(self, entry: Entry) -> None:
         self._entries.append(entry)
         if entry.undoable:
             for module in entry.record.modules:
-                holding = [e for e in self._entries if e.undoable and module in e.record.modules]
-                for old in holding[: max(len(holding) - self.depth, 0)]:
+                holding = [e for e in self._undoable.get(module, ()) if e.undoable]
+                holding.append(entry)
+                while len(holding) > self.depth:
+                    old = holding.pop(0)
                     old.undo = None
                     old.released = True
+                self._undoable[module] = holding
         if len(self._entries) > MAX_RECORDS:
             del self._entries[: len(self._entries) - MAX_RECORDS]
 

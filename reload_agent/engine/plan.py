@@ -23,7 +23,7 @@ import dataclasses
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
-from .codeutil import code_map, docstring, live_functions, same_except_lines, shift_code
+from .codeutil import code_map, code_shape, docstring, live_functions, same_except_lines, shift_code
 from .defindex import DefEntry, DefIndex
 from .sources import SourceRecord
 
@@ -86,18 +86,14 @@ def _parse(text: str, file: str) -> ast.Module:
         raise CompileFailure(exc) from None
 
 
-def _mask_bodies(node: ast.AST) -> ast.AST:
-    """Blank every function body (nested functions live in bodies, so they go too)."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, _FUNCS):
-            child.body = []
-        elif isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
-            _mask_bodies(child)
-    return node
-
-
-def _masked_dump(tree: ast.AST) -> str:
-    return ast.dump(_mask_bodies(tree), include_attributes=False)
+def _header_dump(node: ast.AST) -> str:
+    """A function definition without its body: decorators, name, arguments, defaults, annotations."""
+    assert isinstance(node, _FUNCS)
+    clone = type(node)(
+        name=node.name, args=node.args, body=[], decorator_list=node.decorator_list, returns=node.returns,
+        type_comment=node.type_comment,
+    )
+    return ast.dump(clone, include_attributes=False)
 
 
 class _InsertAdopt(ast.NodeTransformer):
@@ -131,10 +127,9 @@ class _InsertAdopt(ast.NodeTransformer):
         return out
 
 
-def compile_full(text: str, file: str) -> CodeType:
-    """The module's code with adopt calls inserted (see :class:`_InsertAdopt`)."""
-    tree = _parse(text, file)
-    return _compile(_InsertAdopt().visit(tree), file)
+def compile_full(text: str, file: str, tree: ast.Module | None = None) -> CodeType:
+    """The module's code with adopt calls inserted (see :class:`_InsertAdopt`); ``tree`` is consumed."""
+    return _compile(_InsertAdopt().visit(tree if tree is not None else _parse(text, file)), file)
 
 
 def _index(record: SourceRecord) -> DefIndex:
@@ -150,8 +145,13 @@ def _new_record(old: SourceRecord, text: str, lines: list[str], stat: Any, diges
     return rec
 
 
+def _live(module: ModuleType, file: str) -> list[FunctionType]:
+    """The module's live functions whose code comes from ``file``."""
+    return [fn for fn in live_functions(vars(module), module.__name__) if fn.__code__.co_filename == file]
+
+
 def _swaps_for(
-    module: ModuleType, file: str, new_codes: dict[str, list[CodeType]]
+    live: list[FunctionType], new_codes: dict[str, list[CodeType]]
 ) -> tuple[list[tuple[FunctionType, CodeType, Any]], list[str]]:
     """Pair live functions with new code of the same qualname; raise PatchImpossible when it can't be swapped.
 
@@ -159,9 +159,9 @@ def _swaps_for(
     definitions) are paired in source order when the counts agree.
     """
     by_code: dict[CodeType, list[FunctionType]] = {}
-    for fn in live_functions(vars(module), module.__name__):
+    for fn in live:
         code = fn.__code__
-        if code.co_filename == file and code.co_qualname in new_codes:
+        if code.co_qualname in new_codes:
             by_code.setdefault(code, []).append(fn)
     by_name: dict[str, list[CodeType]] = {}
     for code in by_code:
@@ -198,23 +198,17 @@ def _first_line(code: CodeType) -> int:
 
 
 def _fast_path(
-    module: ModuleType, record: SourceRecord, text: str, new_lines: list[str], stat: Any, digest: bytes | None
+    module: ModuleType,
+    record: SourceRecord,
+    entry: DefEntry,
+    text: str,
+    new_lines: list[str],
+    stat: Any,
+    digest: bytes | None,
 ) -> PatchPlan | None:
-    """Compile only the one function the edit lies in; None when the edit is not of that shape."""
+    """Compile only ``entry``, the function the edit lies in; None when the edit is not body-only."""
     old_lines = record.lines
-    n = min(len(old_lines), len(new_lines))
-    lo = 0
-    while lo < n and old_lines[lo] == new_lines[lo]:
-        lo += 1
-    tail = 0
-    while tail < n - lo and old_lines[-1 - tail] == new_lines[-1 - tail]:
-        tail += 1
-    hi = len(old_lines) - tail
     delta = len(new_lines) - len(old_lines)
-    index = _index(record)
-    entry = index.containing(lo, hi)
-    if entry is None:
-        return None
     file = record.file
     old_def = _parse_def(old_lines, entry, entry.end, file)
     new_def = _parse_def(new_lines, entry, entry.end + delta, file)
@@ -222,7 +216,7 @@ def _fast_path(
         return None
     old_tree, old_node = old_def
     new_tree, new_node = new_def
-    if _masked_dump(_copy_header(old_node)) != _masked_dump(_copy_header(new_node)):
+    if _header_dump(old_node) != _header_dump(new_node):
         return None  # the signature, a default or a decorator changed: not a body-only edit
     code = _compile(new_tree, file)
     prefix = entry.qualname + "."
@@ -231,31 +225,19 @@ def _fast_path(
     if not target:
         return None
     # The index is a hint: the live function must really start where the index says.
-    live = [
-        fn
-        for fn in live_functions(vars(module), module.__name__)
-        if fn.__code__.co_filename == file and fn.__code__.co_qualname == entry.qualname
-    ]
-    if not live or any(fn.__code__.co_firstlineno != entry.start for fn in live):
+    live = _live(module, file)
+    starts = [fn.__code__.co_firstlineno for fn in live if fn.__code__.co_qualname == entry.qualname]
+    if not starts or any(line != entry.start for line in starts):
         return None
-    swaps, changed = _swaps_for(module, file, new_codes)
+    swaps, changed = _swaps_for(live, new_codes)
     if delta:
-        for fn in live_functions(vars(module), module.__name__):
+        for fn in live:
             c = fn.__code__
-            if c.co_filename == file and c.co_firstlineno > entry.end:
+            if c.co_firstlineno > entry.end:
                 swaps.append((fn, shift_code(c, delta), ...))
     new_record = _new_record(record, text, new_lines, stat, digest)
-    new_record.cache["index"] = index.after_edit(entry, entry.end + delta, delta)
+    new_record.cache["index"] = _index(record).after_edit(entry, entry.end + delta, delta)
     return PatchPlan(swaps, changed, new_record, fast=True)
-
-
-def _copy_header(node: ast.AST) -> ast.AST:
-    clone = ast.FunctionDef if isinstance(node, ast.FunctionDef) else ast.AsyncFunctionDef
-    assert isinstance(node, _FUNCS)
-    return clone(
-        name=node.name, args=node.args, body=[], decorator_list=node.decorator_list, returns=node.returns,
-        type_comment=node.type_comment,
-    )
 
 
 def _parse_def(lines: list[str], entry: DefEntry, end: int, file: str) -> tuple[ast.Module, ast.AST] | None:
@@ -286,14 +268,30 @@ def _parse_def(lines: list[str], entry: DefEntry, end: int, file: str) -> tuple[
     return tree, body[0]
 
 
-def _masked_of(record: SourceRecord) -> str | None:
-    masked = record.cache.get("masked")
-    if masked is None:
+def _shape_of(record: SourceRecord) -> tuple[Any, ...] | None:
+    shape = record.cache.get("shape")
+    if shape is None:
         try:
-            masked = record.cache["masked"] = _masked_dump(ast.parse(record.text or "", record.file))
+            shape = record.cache["shape"] = code_shape(compile(record.text or "", record.file, "exec", dont_inherit=True))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-    return masked
+    return shape
+
+
+def _changed_region(old: list[str], new: list[str]) -> tuple[int, int, int]:
+    """The one run of lines that differs: ``old[lo:hi]`` became ``new[lo:new_hi]``."""
+    n = min(len(old), len(new))
+    lo = 0
+    while lo < n and old[lo] == new[lo]:
+        lo += 1
+    tail = 0
+    while tail < n - lo and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return lo, len(old) - tail, len(new) - tail
+
+
+def _has_code(lines: list[str]) -> bool:
+    return any(line.strip() and not line.lstrip().startswith("#") for line in lines)
 
 
 def plan_module(
@@ -311,11 +309,15 @@ def plan_module(
     base = record if record is not None else SourceRecord(file, None, None, None, trusted=False)
     new_lines = text.splitlines(keepends=True)
 
-    def full(reason: str) -> FullPlan:
+    def full(reason: str, shape: tuple[Any, ...] | None = None) -> FullPlan:
         if mode == "patch":
             raise PatchImpossible(reason)
         rec = _new_record(base, text, new_lines, stat, digest)
-        return FullPlan(compile_full(text, file), reason, rec)
+        if shape is not None:
+            rec.cache["shape"] = shape
+        tree = _parse(text, file)
+        rec.cache["index"] = DefIndex.from_tree(tree, new_lines)
+        return FullPlan(compile_full(text, file, tree), reason, rec)
 
     if mode == "full":
         return full("full reload requested")
@@ -323,23 +325,31 @@ def plan_module(
         return full("the source this module was loaded from is unknown, so the edit cannot be isolated")
     if text == record.text:
         return PatchPlan([], [], _new_record(record, text, new_lines, stat, digest), fast=True)
-    try:
-        plan = _fast_path(module, record, text, new_lines, stat, digest)
-    except PatchImpossible as exc:
-        return full(str(exc))
-    if plan is not None:
-        return plan
-    # General path: structure must be equal once bodies are blanked out.
-    tree = _parse(text, file)
-    masked_new = _masked_dump(tree)
-    if masked_new != _masked_of(record):
-        return full("code outside function bodies changed (module or class level, a signature, a default or a decorator)")
+    lo, hi, new_hi = _changed_region(record.lines, new_lines)
+    index = _index(record)
+    entry = index.containing(lo, hi)
+    if entry is not None:
+        try:
+            plan = _fast_path(module, record, entry, text, new_lines, stat, digest)
+        except PatchImpossible as exc:
+            return full(str(exc))
+        if plan is not None:
+            return plan
+    elif not index.overlaps(lo, hi) and (_has_code(record.lines[lo:hi]) or _has_code(new_lines[lo:new_hi])):
+        _compile(text, file)  # a syntax error is reported as such, not as a full reload's failure
+        return full(f"module-level code changed (line {lo + 1})")
+    # General path: the module code must have the same shape (only function bodies differ).
     code = _compile(text, file)
+    shape = code_shape(code)
+    if shape != _shape_of(record):
+        return full(
+            "code outside function bodies changed (module or class level, a signature, a default or a decorator)",
+            shape,
+        )
     try:
-        swaps, changed = _swaps_for(module, file, code_map(code))
+        swaps, changed = _swaps_for(_live(module, file), code_map(code))
     except PatchImpossible as exc:
-        return full(str(exc))
+        return full(str(exc), shape)
     rec = _new_record(record, text, new_lines, stat, digest)
-    rec.cache["masked"] = masked_new
+    rec.cache["shape"] = shape
     return PatchPlan(swaps, changed, rec, fast=False)
-
