@@ -8,7 +8,16 @@
 import type * as net from 'node:net';
 
 import * as vscode from 'vscode';
-import { CloseAction, ErrorAction, LanguageClient, State, type LanguageClientOptions } from 'vscode-languageclient/node';
+import {
+  CloseAction,
+  ErrorAction,
+  ExecuteCommandRequest,
+  LanguageClient,
+  State,
+  type DynamicFeature,
+  type LanguageClientOptions,
+  type StaticFeature,
+} from 'vscode-languageclient/node';
 
 import { openSocket, parseAddress } from './address';
 import { AgentApi, initializationOptions } from './agentApi';
@@ -20,6 +29,22 @@ import type { Target } from './target';
 const CONNECT_TIMEOUT_MS = 5000;
 /** How often to look for an agent again after losing one. */
 const RECONNECT_INTERVAL_MS = 1500;
+
+/**
+ * A LanguageClient without the `workspace/executeCommand` feature: that feature
+ * would register the agent's LSP commands (`reloadAgent.reload`,
+ * `reloadAgent.rollback`, ...) as VS Code commands, clashing with this
+ * extension's own `reloadAgent.rollback`. The extension calls the agent's
+ * requests directly instead.
+ */
+class AgentLanguageClient extends LanguageClient {
+  override registerFeature(feature: StaticFeature | DynamicFeature<unknown>): void {
+    if ('registrationType' in feature && feature.registrationType.method === ExecuteCommandRequest.method) {
+      return;
+    }
+    super.registerFeature(feature);
+  }
+}
 
 export interface ConnectionHooks {
   /** Settings-dependent `didSave` handling; `next` forwards the save to the agent. */
@@ -33,7 +58,7 @@ export interface ConnectionHooks {
 }
 
 export class AgentConnection implements vscode.Disposable {
-  private client: LanguageClient | undefined;
+  private client: AgentLanguageClient | undefined;
   private apiValue: AgentApi | undefined;
   private identityValue: AgentIdentity | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -103,7 +128,7 @@ export class AgentConnection implements vscode.Disposable {
         didSave: (document, next) => this.hooks.didSave(document, next),
       },
     };
-    const client = new LanguageClient('reloadAgent', 'Reload Agent', async () => ({ reader: socket, writer: socket }), options);
+    const client = new AgentLanguageClient('reloadAgent', 'Reload Agent', async () => ({ reader: socket, writer: socket }), options);
     this.client = client;
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped && this.client === client && closedByAgent) {
@@ -114,13 +139,13 @@ export class AgentConnection implements vscode.Disposable {
     try {
       await client.start();
     } catch (err) {
-      socket.destroy();
       const code = (err as { code?: unknown }).code;
       this.logOnce(`the agent at ${target.address} refused the connection: ${err instanceof Error ? err.message : String(err)}`);
       if (this.client === client) {
         this.client = undefined;
       }
       await client.dispose().catch(() => undefined);
+      socket.destroy();
       // A wrong token stays wrong: wait for the user (Connect, or a settings change) instead of retrying.
       this.lost(code !== ErrorCode.UNAUTHORIZED);
       return false;

@@ -9,6 +9,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 import { startAgent, tempDir, waitFor, type RunningAgent } from '../support/agentProcess';
 import { startCodeServer, type CodeServer } from '../support/codeServer';
+import { VIEWS_V1 } from '../support/sampleApp';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = process.env.E2E_ARTIFACTS ?? path.resolve(__dirname, '../../../.e2e/artifacts');
@@ -117,5 +118,16 @@ test('save reloads, a syntax error shows on its line and changes nothing, rollba
     await page.keyboard.press('Enter');
     await appSays('hello');
     await page.locator('.statusbar-item', { hasText: /app\.views rolled back #\d+/ }).waitFor();
+  });
+
+  await step('reconnect after the agent restarts', async () => {
+    const oldPid = agent.info.pid;
+    await agent.stop();
+    await page.locator('.statusbar-item', { hasText: 'Reload Agent: disconnected' }).waitFor();
+    // The broken text is still on disk (rollback restores the process, not files): fix it before restarting.
+    fs.writeFileSync(path.join(agent.dir, 'app', 'views.py'), VIEWS_V1);
+    agent = await startAgent(agent);
+    assert.notEqual(agent.info.pid, oldPid);
+    await page.locator('.statusbar-item', { hasText: `pid ${agent.info.pid}` }).waitFor();
   });
 });

@@ -72,14 +72,21 @@ export function httpGet(port: number, timeoutMs = 5000): Promise<string> {
   });
 }
 
-/** Starts the sample app under the agent in a fresh temp workspace and waits until both are up. */
-export async function startAgent(options: { dir?: string } = {}): Promise<RunningAgent> {
+/**
+ * Starts the sample app under the agent and waits until both are up: in a
+ * fresh temp workspace, or again in `previous`'s (same files, runtime dir and
+ * HOME), as after a restart.
+ */
+export async function startAgent(previous?: RunningAgent): Promise<RunningAgent> {
   const root = tempDir('ra-agent-');
-  const dir = options.dir ?? path.join(root, 'workspace');
-  const runtimeDir = path.join(root, 'run');
-  const home = path.join(root, 'home');
+  const dir = previous?.dir ?? path.join(root, 'workspace');
+  const runtimeDir = previous?.runtimeDir ?? path.join(root, 'run');
+  const home = previous?.home ?? path.join(root, 'home');
   fs.mkdirSync(home, { recursive: true });
-  writeSampleApp(dir);
+  if (previous === undefined) {
+    writeSampleApp(dir);
+  }
+  fs.rmSync(path.join(dir, 'port.txt'), { force: true });
   const child = spawn(pythonExecutable(), ['-m', 'reload_agent', '--quiet', 'main.py'], {
     cwd: dir,
     env: { ...process.env, RELOAD_AGENT_RUNTIME_DIR: runtimeDir, HOME: home, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
