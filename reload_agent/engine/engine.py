@@ -93,6 +93,8 @@ class Engine:
         self._listeners: list[Listener] = []
         self._main: ModuleType | None = None
         self._last_id = 0
+        #: name -> (id of the module object, its __file__, reloadable): list_modules stays cheap
+        self._known: dict[str, tuple[int, str | None, bool]] = {}
 
     # ---------------------------------------------------------------- queries
     def list_modules(self, pattern: str | None = None, stale: bool = False) -> list[ModuleInfo]:
@@ -100,16 +102,22 @@ class Engine:
         match = re.compile(fnmatch.translate(pattern)).match if pattern else None
         out = []
         versions = self._versions
+        known = self._known
         for name, module in list(sys.modules.items()):
             if module is None or (match is not None and not match(name)):
                 continue
-            file = source_file(module)
-            reloadable = file is not None and reload_blocker(module) is None
+            raw = getattr(module, "__file__", None)
+            file = raw if isinstance(raw, str) else None
+            cached = known.get(name)
+            if cached is not None and cached[0] == id(module) and cached[1] == file:
+                reloadable = cached[2]
+            else:
+                reloadable = file is not None and source_file(module) is not None and reload_blocker(module) is None
+                known[name] = (id(module), file, reloadable)
             is_stale = reloadable and _sources.is_stale(name, file)  # type: ignore[arg-type]
             if stale and not is_stale:
                 continue
-            raw = getattr(module, "__file__", None)
-            out.append(ModuleInfo(name, raw if isinstance(raw, str) else None, is_stale, versions.get(name, 0), reloadable))
+            out.append(ModuleInfo(name, file, is_stale, versions.get(name, 0), reloadable))
         out.sort(key=lambda m: m.name)
         return out
 

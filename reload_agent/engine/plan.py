@@ -18,8 +18,11 @@ Patch is possible when only function bodies changed (or lines moved):
 
 from __future__ import annotations
 
+import __future__
 import ast
 import dataclasses
+import functools
+import operator
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
@@ -41,6 +44,8 @@ __all__ = [
 ADOPT_NAME = "__reload_adopt__"
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+#: Compiler flags of ``from __future__`` imports: a function compiled alone must get its module's.
+_FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, f).compiler_flag for f in __future__.all_feature_names))
 
 
 class CompileFailure(Exception):
@@ -84,16 +89,6 @@ def _parse(text: str, file: str) -> ast.Module:
         return ast.parse(text, file)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise CompileFailure(exc) from None
-
-
-def _header_dump(node: ast.AST) -> str:
-    """A function definition without its body: decorators, name, arguments, defaults, annotations."""
-    assert isinstance(node, _FUNCS)
-    clone = type(node)(
-        name=node.name, args=node.args, body=[], decorator_list=node.decorator_list, returns=node.returns,
-        type_comment=node.type_comment,
-    )
-    return ast.dump(clone, include_attributes=False)
 
 
 class _InsertAdopt(ast.NodeTransformer):
@@ -182,15 +177,19 @@ def _swaps_for(
             if new == old:
                 continue
             if new.co_freevars != old.co_freevars:
-                raise PatchImpossible(
-                    f"free variables of {qualname} changed ({', '.join(old.co_freevars) or 'none'} -> "
-                    f"{', '.join(new.co_freevars) or 'none'}), its closure cannot take the new code"
-                )
+                raise PatchImpossible(_freevars_reason(qualname, old, new))
             for fn in by_code[old]:
                 swaps.append((fn, new, docstring(new) if fn.__doc__ == docstring(old) else ...))
             if not same_except_lines(old, new) and qualname not in changed:
                 changed.append(qualname)
     return swaps, changed
+
+
+def _freevars_reason(qualname: str, old: CodeType, new: CodeType) -> str:
+    return (
+        f"free variables of {qualname} changed ({', '.join(old.co_freevars) or 'none'} -> "
+        f"{', '.join(new.co_freevars) or 'none'}), its closure cannot take the new code"
+    )
 
 
 def _first_line(code: CodeType) -> int:
@@ -206,28 +205,41 @@ def _fast_path(
     stat: Any,
     digest: bytes | None,
 ) -> PatchPlan | None:
-    """Compile only ``entry``, the function the edit lies in; None when the edit is not body-only."""
+    """Compile only ``entry``, the function the edit lies in; None when the edit is not body-only.
+
+    The old and new text of the definition are compiled alone (inside stubs of its classes);
+    equal code shapes mean same decorators, defaults and signature, and exactly one
+    definition: only the body changed.
+    """
     old_lines = record.lines
     delta = len(new_lines) - len(old_lines)
     file = record.file
-    old_def = _parse_def(old_lines, entry, entry.end, file)
-    new_def = _parse_def(new_lines, entry, entry.end + delta, file)
-    if old_def is None or new_def is None:
-        return None
-    old_tree, old_node = old_def
-    new_tree, new_node = new_def
-    if _header_dump(old_node) != _header_dump(new_node):
-        return None  # the signature, a default or a decorator changed: not a body-only edit
-    code = _compile(new_tree, file)
-    prefix = entry.qualname + "."
-    new_codes = {q: c for q, c in code_map(code).items() if q == entry.qualname or q.startswith(prefix)}
-    target = new_codes.get(entry.qualname)
-    if not target:
-        return None
     # The index is a hint: the live function must really start where the index says.
     live = _live(module, file)
-    starts = [fn.__code__.co_firstlineno for fn in live if fn.__code__.co_qualname == entry.qualname]
-    if not starts or any(line != entry.start for line in starts):
+    targets = [fn for fn in live if fn.__code__.co_qualname == entry.qualname]
+    if not targets or any(fn.__code__.co_firstlineno != entry.start for fn in targets):
+        return None
+    flags = targets[0].__code__.co_flags & _FUTURE_FLAGS
+    shapes: dict[tuple[int, int, str], Any] = record.cache.setdefault("snippets", {})
+    key = (entry.start, entry.end, entry.qualname)
+    old_shape = shapes.get(key)
+    if old_shape is None:
+        old_code = _snippet(old_lines, entry, entry.end, file, flags)
+        if old_code is None:
+            return None
+        old_shape = shapes[key] = code_shape(old_code)
+    code = _snippet(new_lines, entry, entry.end + delta, file, flags)
+    if code is None:
+        return None
+    new_target = code_map(code).get(entry.qualname)
+    if new_target and new_target[0].co_freevars != targets[0].__code__.co_freevars:
+        raise PatchImpossible(_freevars_reason(entry.qualname, targets[0].__code__, new_target[0]))
+    shape = code_shape(code)
+    if shape != old_shape:
+        return None  # a decorator, default or signature changed, or the edit left the definition
+    prefix = entry.qualname + "."
+    new_codes = {q: c for q, c in code_map(code).items() if q == entry.qualname or q.startswith(prefix)}
+    if not new_codes.get(entry.qualname):
         return None
     swaps, changed = _swaps_for(live, new_codes)
     if delta:
@@ -237,13 +249,14 @@ def _fast_path(
                 swaps.append((fn, shift_code(c, delta), ...))
     new_record = _new_record(record, text, new_lines, stat, digest)
     new_record.cache["index"] = _index(record).after_edit(entry, entry.end + delta, delta)
+    new_record.cache["snippets"] = {(entry.start, entry.end + delta, entry.qualname): shape}
     return PatchPlan(swaps, changed, new_record, fast=True)
 
 
-def _parse_def(lines: list[str], entry: DefEntry, end: int, file: str) -> tuple[ast.Module, ast.AST] | None:
-    """Parse lines ``entry.start..end`` alone, inside stubs of the enclosing classes, at their real line numbers.
+def _snippet(lines: list[str], entry: DefEntry, end: int, file: str, flags: int) -> CodeType | None:
+    """Compile lines ``entry.start..end`` alone, inside stubs of the enclosing classes, at their real line numbers.
 
-    None unless they hold exactly one function definition ending exactly at ``end``.
+    The stubs give the right ``co_qualname``, private-name mangling and ``__class__`` cell.
     """
     k = len(entry.stubs)
     if entry.start - 1 < k or end > len(lines) or end < entry.start:
@@ -251,21 +264,9 @@ def _parse_def(lines: list[str], entry: DefEntry, end: int, file: str) -> tuple[
     stubs = "".join(f"{ws}class {name}:\n" for name, ws in entry.stubs)
     text = "\n" * (entry.start - 1 - k) + stubs + "".join(lines[entry.start - 1 : end])
     try:
-        tree = ast.parse(text, file)
+        return compile(text, file, "exec", flags=flags, dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    node: ast.AST = tree
-    for name, _ in entry.stubs:
-        body = getattr(node, "body", [])
-        if len(body) != 1 or not isinstance(body[0], ast.ClassDef) or body[0].name != name:
-            return None
-        node = body[0]
-    body = getattr(node, "body", [])
-    if len(body) != 1 or not isinstance(body[0], _FUNCS) or body[0].end_lineno != end:
-        return None
-    if body[0].name != entry.qualname.rpartition(".")[2]:
-        return None
-    return tree, body[0]
 
 
 def _shape_of(record: SourceRecord) -> tuple[Any, ...] | None:
