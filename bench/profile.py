@@ -1,7 +1,8 @@
 """Profile what limits a measure, with py-spy (from .bench-venv) sampling a real process.
 
     .venv/bin/python bench/profile.py roundtrip   # the agent answering status requests (measure 9)
-    .venv/bin/python bench/profile.py patch       # engine patch reloads of a 5,000-line module (measure 1)
+    .venv/bin/python bench/profile.py patch       # patch reloads, one function of a 5,000-line module (measure 1)
+    .venv/bin/python bench/profile.py patch5      # patch reloads, five functions of a 5,000-line module (measure 1)
     .venv/bin/python bench/profile.py full        # agent full reloads (measure 2)
 
 Prints the functions with the most samples, by own time and including callees
@@ -60,7 +61,8 @@ def _record(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
 
 def _load(cfg: Config, seconds: float, scenario: str, out: Path) -> None:
     directory = cfg.workdir / "mods"
-    write_module(directory, "prof_mod", 5000 if scenario == "patch" else 1000, list(range(SITES)))
+    lines = 5000 if scenario.startswith("patch") else 1000
+    write_module(directory, "prof_mod", lines, list(range(SITES)))
     with host(cfg, "--path", directory, "--import", "prof_mod", name="prof") as (_, info):
         with connect(info) as client:
             client.request("reloadAgent/status")
@@ -73,11 +75,11 @@ def _load(cfg: Config, seconds: float, scenario: str, out: Path) -> None:
                 if scenario == "roundtrip":
                     client.request("reloadAgent/status")
                     continue
-                several = scenario == "full"
+                several = scenario != "patch"
                 values = [i + k if several or k == 2 else k for k in range(SITES)]
-                write_in_place(directory / "prof_mod.py", module_source(5000 if scenario == "patch" else 1000, values))
+                write_in_place(directory / "prof_mod.py", module_source(lines, values))
                 client.request("reloadAgent/reload", {"modules": ["prof_mod"],
-                                                      "mode": "patch" if scenario == "patch" else "full"})
+                                                      "mode": "full" if scenario == "full" else "patch"})
             _, err = spy.communicate(timeout=60)
             if spy.returncode:
                 raise SystemExit(f"py-spy failed: {err.decode()[-2000:]}")
@@ -85,7 +87,7 @@ def _load(cfg: Config, seconds: float, scenario: str, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenario", choices=("roundtrip", "patch", "full"))
+    parser.add_argument("scenario", choices=("roundtrip", "patch", "patch5", "full"))
     parser.add_argument("--seconds", type=float, default=5)
     args = parser.parse_args()
     if not ensure_bench_venv():
