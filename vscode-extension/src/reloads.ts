@@ -38,6 +38,8 @@ export class Reloads {
   /** Starts listening to a new connection's notifications. */
   attach(api: AgentApi, client: LanguageClient): void {
     this.detach();
+    // Transaction ids are per agent process: a restarted agent counts from 1 again.
+    this.seen.clear();
     this.api = api;
     this.client = client;
     this.subscriptions = [

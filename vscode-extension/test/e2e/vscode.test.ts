@@ -1,15 +1,16 @@
 // End to end in a real VS Code (code-server + Debian chromium through playwright-core): edit, save, see the
 // running app change; break it, see the diagnostic and the app unchanged; roll back from the command palette.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-import { startAgent, tempDir, waitFor, type RunningAgent } from '../support/agentProcess';
+import { pythonExecutable, startAgent, tempDir, waitFor, type RunningAgent } from '../support/agentProcess';
 import { startCodeServer, type CodeServer } from '../support/codeServer';
-import { VIEWS_V1 } from '../support/sampleApp';
+import { viewsSaying, VIEWS_V1 } from '../support/sampleApp';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = process.env.E2E_ARTIFACTS ?? path.resolve(__dirname, '../../../.e2e/artifacts');
@@ -76,7 +77,7 @@ async function appSays(expected: string): Promise<void> {
   }
 }
 
-test('save reloads, a syntax error shows on its line and changes nothing, rollback restores', { timeout: 240000 }, async () => {
+test('save reloads, a syntax error shows on its line and changes nothing, rollback restores, reconnect, CLI reloads show', { timeout: 240000 }, async () => {
   await step('connected', async () => {
     await page.locator('.statusbar-item', { hasText: `pid ${agent.info.pid}` }).waitFor();
   });
@@ -129,5 +130,17 @@ test('save reloads, a syntax error shows on its line and changes nothing, rollba
     agent = await startAgent(agent);
     assert.notEqual(agent.info.pid, oldPid);
     await page.locator('.statusbar-item', { hasText: `pid ${agent.info.pid}` }).waitFor();
+  });
+
+  await step('a reload from the CLI shows in the status bar', async () => {
+    fs.writeFileSync(path.join(agent.dir, 'app', 'views.py'), viewsSaying('from the cli'));
+    const cli = spawnSync(pythonExecutable(), ['-m', 'reload_agent_client.cli', 'reload', 'app.views'], {
+      env: { ...process.env, RELOAD_AGENT_RUNTIME_DIR: agent.runtimeDir, HOME: agent.home },
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    assert.equal(cli.status, 0, `${cli.stdout}${cli.stderr}`);
+    assert.equal(await agent.ask(), 'from the cli');
+    await page.locator('.statusbar-item', { hasText: /app\.views patched [\d.]+ m?s/ }).waitFor();
   });
 });
