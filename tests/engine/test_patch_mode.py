@@ -217,29 +217,15 @@ def test_line_shift_updates_tracebacks(mods, engine):
     assert linecache.getline(m.__file__, 8).strip() == 'raise ValueError("x")'
 
 
-def test_closure_change_falls_back_to_full(mods, engine):
-    m = mods.load("m_closure", """
+def test_new_cell_variable_still_patches(mods, engine):
+    m = mods.load("m_cells", """
         K = 1
-
-        def make():
-            def f():
-                return 1
-            return f
-
-        g = make()
 
         def h():
             return 1
     """)
-    mods.write("m_closure", """
+    mods.write("m_cells", """
         K = 1
-
-        def make():
-            def f():
-                return 1
-            return f
-
-        g = make()
 
         def h():
             k = K
@@ -247,9 +233,37 @@ def test_closure_change_falls_back_to_full(mods, engine):
                 return k
             return inner()
     """)
-    res = engine.reload(["m_closure"])
-    assert res.modules[0].mode == "patch"  # h gained a cellvar, not a freevar: still swappable
+    res = engine.reload(["m_cells"])
+    assert res.modules[0].mode == "patch"  # h gains a cell of its own, not a free variable: swappable
     assert m.h() == 1
+
+
+def test_closure_free_variable_change_falls_back_to_full(mods, engine):
+    m = mods.load("m_closure", """
+        def make(k):
+            def f():
+                return "fixed"
+            return f
+
+        g = make(7)
+    """)
+    mods.write("m_closure", """
+        def make(k):
+            def f():
+                return k
+            return f
+
+        g = make(7)
+    """)
+    res = engine.reload(["m_closure"])
+    (mod,) = res.modules
+    assert mod.mode == "full" and "free variables" in mod.reason
+    assert [r.name for r in mod.replaced] == ["make.<locals>.f"]
+    assert m.g() == 7
+    with pytest.raises(ReloadError) as info:
+        mods.write("m_closure", "def make(k):\n    def f():\n        return 'fixed'\n    return f\n\ng = make(7)\n")
+        engine.reload(["m_closure"], mode="patch")
+    assert info.value.phase == "patch" and "free variables" in info.value.exception.message
 
 
 def test_super_added_falls_back_to_full_and_old_instances_work(mods, engine):
@@ -278,9 +292,8 @@ def test_super_added_falls_back_to_full_and_old_instances_work(mods, engine):
     assert "free variables" in (mod.reason or "")
     assert old.hello() == "c+base"
     assert isinstance(old, m.C)
+    mods.write("m_super", "class Base:\n    X = 2\n")
     with pytest.raises(ReloadError) as info:
-        engine.reload(["m_super"], mode="patch")  # nothing changed now: fine
-        mods.write("m_super", "class Base:\n    X = 2\n")
         engine.reload(["m_super"], mode="patch")
     assert info.value.phase == "patch"
 
@@ -306,3 +319,114 @@ def test_unchanged_reload_is_a_noop_patch(mods, engine):
     res = engine.reload(["m_same"])
     assert res.modules[0].mode == "patch" and res.modules[0].functions == []
     assert m.f is f
+
+
+def test_nested_class_private_names_and_async(mods, engine):
+    m = mods.load("m_mangle", """
+        import asyncio
+
+        class Outer:
+            class Inner:
+                def __init__(self):
+                    self.__secret = 1
+
+                def reveal(self):
+                    return self.__secret
+
+            async def work(self):
+                return "a1"
+
+        def gen():
+            yield 1
+    """)
+    inner = m.Outer.Inner()
+    mods.write("m_mangle", """
+        import asyncio
+
+        class Outer:
+            class Inner:
+                def __init__(self):
+                    self.__secret = 1
+
+                def reveal(self):
+                    return self.__secret + 41
+
+            async def work(self):
+                return "a2"
+
+        def gen():
+            yield 2
+    """)
+    res = engine.reload(["m_mangle"])
+    assert res.modules[0].mode == "patch"
+    assert sorted(res.modules[0].functions) == ["Outer.Inner.reveal", "Outer.work", "gen"]
+    assert inner.reveal() == 42
+    import asyncio
+
+    assert asyncio.run(m.Outer().work()) == "a2"
+    assert list(m.gen()) == [2]
+
+
+def test_running_generator_keeps_old_code(mods, engine):
+    m = mods.load("m_gen", """
+        def counter():
+            yield "old-1"
+            yield "old-2"
+    """)
+    running = m.counter()
+    assert next(running) == "old-1"
+    mods.write("m_gen", """
+        def counter():
+            yield "new-1"
+            yield "new-2"
+    """)
+    engine.reload(["m_gen"])
+    assert next(running) == "old-2"  # a running frame keeps its code (documented limit)
+    assert list(m.counter()) == ["new-1", "new-2"]
+
+
+def test_fast_path_refuses_header_edits(mods, engine):
+    m = mods.load("m_header", """
+        def f(a, b=1):
+            return a + b
+
+        def g():
+            return 0
+    """)
+    mods.write("m_header", """
+        def f(a, b=2):
+            return a + b
+
+        def g():
+            return 0
+    """)
+    res = engine.reload(["m_header"])
+    assert res.modules[0].mode == "full" and m.f(1) == 3
+
+
+def test_future_annotations_module(mods, engine):
+    m = mods.load("m_future", """
+        from __future__ import annotations
+
+        def f(x: Undefined) -> Undefined:
+            return 1
+    """)
+    mods.write("m_future", """
+        from __future__ import annotations
+
+        def f(x: Undefined) -> Undefined:
+            return 2
+    """)
+    res = engine.reload(["m_future"])
+    assert res.modules[0].mode == "patch" and m.f(0) == 2
+
+
+def test_importlib_reload_keeps_record_in_step(mods, engine):
+    import importlib
+
+    m = mods.load("m_imprel", "def f():\n    return 1\n")
+    mods.write("m_imprel", "def f():\n    return 2\n")
+    importlib.reload(m)  # the import hook records the text importlib ran
+    mods.write("m_imprel", "def f():\n    return 3\n")
+    res = engine.reload(["m_imprel"])
+    assert res.modules[0].mode == "patch" and m.f() == 3
