@@ -41,6 +41,20 @@ def _behaviour(module: Any) -> str:
         return f"<raised {type(exc).__name__}: {exc}>"
 
 
+def _code_ids(items: list[tuple[str, Any]]) -> dict[str, int]:
+    """id() of the code behind every function and method: catches a patch that was not undone."""
+    codes: dict[str, int] = {}
+    for key, value in items:
+        if hasattr(value, "__code__"):
+            codes[key] = id(value.__code__)
+        elif isinstance(value, type):
+            for attr, member in list(vars(value).items()):
+                func = getattr(member, "__func__", member)
+                if hasattr(func, "__code__"):
+                    codes[f"{key}.{attr}"] = id(func.__code__)
+    return codes
+
+
 def module_snapshot(names: list[str]) -> dict[str, Any]:
     """Identity-level picture of ``names`` and the interpreter, for before/after comparisons."""
     modules: dict[str, Any] = {}
@@ -54,6 +68,7 @@ def module_snapshot(names: list[str]) -> dict[str, Any]:
         modules[name] = {
             "id": id(module),
             "ids": {k: id(v) for k, v in items},
+            "codes": _code_ids(items),
             "behaviour": _behaviour(module),
         }
     return {

@@ -1,0 +1,110 @@
+"""Drive one fuzz case at a time against a live agent and check its obligations.
+
+Shared by ``test_fuzz_protocol.py`` (a short, derandomized hypothesis run in
+``make test``) and ``fuzz_long.py`` (``make fuzz``). A :class:`FuzzTarget` owns
+a host process with a sacrificial module, a monitor connection that must keep
+answering after every case, and the host's resource readings at the start.
+
+Per case: open a connection (authenticated or not), send the bytes; if they hold
+a well-framed request, its answer must arrive (matching id); if the framing is
+intact, a follow-up request must be answered unless the agent closed the
+connection; then the monitor must answer ``status``. Hangs surface as
+``TimeoutError``, a dead agent as ``Closed`` / ``ConnectionError``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from reload_agent_client import protocol
+from tests.support.agents import AgentHost, wait_for
+from tests.support.rawclient import Closed, RawClient
+
+from .frames import TARGET_MODULE, Case
+from .kit import Probe, launch_host, proc_fds, proc_rss_kb, proc_threads, session
+
+__all__ = ["FuzzTarget", "fuzz_target"]
+
+#: Frame kinds whose framing is intact, so the agent stays in step and must answer a follow-up.
+_IN_STEP = {"json", "msgpack", "bad-body", "bad-msgpack-utf8"}
+#: A conforming agent answers in milliseconds; this only bounds how long a hang takes to show.
+_ANSWER_TIMEOUT = 5.0
+
+
+class FuzzTarget:
+    """A fuzzed agent plus the evidence needed to judge it."""
+
+    def __init__(self, host: AgentHost, app: Path) -> None:
+        self.host = host
+        self.probe = Probe(app)
+        self.monitor = session(host.address, host.token, timeout=_ANSWER_TIMEOUT)
+        self.sent = collections.Counter[str]()
+        self.answered = 0
+        # Settle the lazily created pieces (worker threads, imports) before taking the baseline.
+        for _ in range(3):
+            self.run(Case(b"", None, "warm-up"), authenticate=True)
+        self.baseline = self.resources()
+
+    def resources(self) -> dict[str, int]:
+        pid = self.host.pid
+        return {"fds": proc_fds(pid), "threads": proc_threads(pid), "rssKb": proc_rss_kb(pid)}
+
+    def run(self, case: Case, *, authenticate: bool) -> None:
+        """Send ``case`` on a fresh connection and check what the agent owes for it."""
+        client = RawClient(self.host.address, timeout=_ANSWER_TIMEOUT)
+        try:
+            if authenticate:
+                assert "result" in client.initialize(self.host.token)
+            client.send_bytes(case.data)
+            if case.expects_answer:
+                try:
+                    reply = client.wait_response(case.answer_id)
+                except Closed as exc:
+                    raise AssertionError(f"closed without answering request id {case.answer_id!r}") from exc
+                assert ("result" in reply) != ("error" in reply), reply
+                self.answered += 1
+            if case.kind in _IN_STEP:
+                try:
+                    reply = client.request(protocol.METHOD_STATUS, {})
+                    assert "result" in reply or "error" in reply, reply
+                except Closed:
+                    pass  # allowed: the case may have ended the connection (exit, failed auth)
+        finally:
+            client.close()
+        self.sent[case.kind] += 1
+        status = self.monitor.request(protocol.METHOD_STATUS, {})
+        assert status.get("result", {}).get("pid") == self.host.pid, status
+
+    def check_health(self, *, rss_growth_kb: int) -> dict[str, Any]:
+        """After a run: host alive, nothing leaked, memory bounded. Returns the readings."""
+        assert self.host.proc.poll() is None, self.host.stderr()
+        base = self.baseline
+        # Connections close asynchronously on the agent side: wait for the count to come back.
+        wait_for(lambda: proc_fds(self.host.pid) <= base["fds"], 15, what="file descriptors back to baseline")
+        wait_for(lambda: proc_threads(self.host.pid) <= base["threads"], 15, what="threads back to baseline")
+        now = self.resources()
+        assert now["rssKb"] - base["rssKb"] < rss_growth_kb, (base, now)
+        errors = self.probe.get("snapshot", mods=TARGET_MODULE)["errors"]
+        assert errors == [], errors
+        return {"baseline": base, "after": now}
+
+    def close(self) -> None:
+        self.monitor.close()
+
+
+@contextlib.contextmanager
+def fuzz_target(workdir: Path) -> Iterator[FuzzTarget]:
+    """A host importing the sacrificial module, ready to be fuzzed."""
+    app = workdir / "app"
+    app.mkdir(parents=True, exist_ok=True)
+    (app / f"{TARGET_MODULE}.py").write_text('def probe():\n    return "v0"\n')
+    with launch_host(workdir, "fault_host.py", [str(app), TARGET_MODULE]) as host:
+        target = FuzzTarget(host, app)
+        try:
+            yield target
+        finally:
+            target.close()
