@@ -18,14 +18,14 @@ import ast
 import bisect
 import dataclasses
 import re
+from typing import NamedTuple
 
 __all__ = ["DefEntry", "DefIndex"]
 
 _HEADER = re.compile(r"(?:async[ \t]+)?(def|class)[ \t]+([^\W\d]\w*)")
 
 
-@dataclasses.dataclass(frozen=True)
-class DefEntry:
+class DefEntry(NamedTuple):
     #: First line (1-based) of the definition: its first decorator, else the ``def`` line.
     start: int
     #: Last line holding code of the definition.
@@ -49,8 +49,8 @@ class _Block:
 class DefIndex:
     """Reachable function definitions sorted by start line, looked up by bisection."""
 
-    def __init__(self, entries: list[DefEntry]) -> None:
-        self.entries = sorted(entries, key=lambda e: e.start)
+    def __init__(self, entries: list[DefEntry], presorted: bool = False) -> None:
+        self.entries = entries if presorted else sorted(entries, key=lambda e: e.start)
         self._starts = [e.start for e in self.entries]
 
     @classmethod
@@ -139,8 +139,8 @@ class DefIndex:
         out = []
         for e in self.entries:
             if e is entry:
-                e = dataclasses.replace(e, end=new_end)
+                e = DefEntry(e.start, new_end, e.qualname, e.stubs)
             elif e.start > entry.end and delta:
-                e = dataclasses.replace(e, start=e.start + delta, end=e.end + delta)
+                e = DefEntry(e.start + delta, e.end + delta, e.qualname, e.stubs)
             out.append(e)
-        return DefIndex(out)
+        return DefIndex(out, presorted=True)

@@ -27,8 +27,8 @@ __all__ = ["apply_patch", "Adopter"]
 
 def apply_patch(plan: PatchPlan, undo: UndoLog) -> None:
     """Swap in the planned code objects (and docstrings)."""
-    for fn, code, doc in plan.swaps:
-        undo.set_attr(fn, "__code__", code)
+    undo.set_codes([(fn, code) for fn, code, _ in plan.swaps])
+    for fn, _, doc in plan.swaps:
         if doc is not ...:
             undo.set_attr(fn, "__doc__", doc)
 

@@ -80,6 +80,18 @@ class UndoLog:
         setattr(obj, name, value)
         self._steps.append(lambda exact: setattr(obj, name, old))
 
+    def set_codes(self, changes: list[tuple[Any, Any]]) -> None:
+        """Give each function its new ``__code__``: ``[(function, code), ...]``, one step for all of them."""
+        old = [(fn, fn.__code__) for fn, _ in changes]
+        for fn, code in changes:
+            fn.__code__ = code
+
+        def restore(exact: bool) -> None:
+            for fn, code in reversed(old):
+                fn.__code__ = code
+
+        self._steps.append(restore)
+
     def set_class_attr(self, cls: type, name: str, value: Any) -> None:
         """Set (``value`` given) or delete (``value is MISSING``) an entry of ``cls.__dict__``."""
         old = cls.__dict__.get(name, MISSING)
