@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     )
     if not opts.quiet:
         print(f"reload-agent: listening on {agent.address} (connection file {agent.connection_file})", file=sys.stderr)
+    else:
+        agent.announced.wait(10)  # discoverable before the program starts, as the user would expect
     sys.modules["__main__"] = main_module
     agent.record_main(main_module)
     _run(code, main_module)

@@ -1,9 +1,11 @@
 """The agent's lifecycle: bind, thread, event loop, connection file, stop.
 
-:func:`start_agent` binds the listening socket and writes the connection file
-synchronously (so the address is real and discoverable when it returns), then
-starts a daemon thread that imports pygls, builds the engine and serves
-clients on its own asyncio loop. :meth:`Agent.stop` undoes all of it.
+:func:`start_agent` only binds the listening sockets in the caller's thread (so
+``Agent.address`` carries the real port when it returns) and starts a daemon
+thread. That thread announces the agent (connection file), then loads asyncio,
+pygls and the engine and serves clients on its own loop. Nothing else runs in
+the host's thread: ``listen()`` costs the host a few milliseconds.
+:meth:`Agent.stop` undoes all of it.
 
 >>> import os, tempfile
 >>> os.environ["RELOAD_AGENT_RUNTIME_DIR"] = tempfile.mkdtemp()
@@ -16,36 +18,34 @@ False
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import logging
 import os
-import secrets
 import threading
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
 
-from reload_agent_client import discovery
-from reload_agent_client.protocol import (
-    DEFAULT_MAX_MESSAGE_BYTES,
-    ENV_LISTEN,
-    ENV_TOKEN,
-    NOTIFY_DID_RELOAD,
-    NOTIFY_DID_ROLLBACK,
-)
+from reload_agent_client.protocol import DEFAULT_MAX_MESSAGE_BYTES, ENV_LISTEN, ENV_TOKEN
 
-from . import transport
+from . import listeners
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs the host's thread an import; annotations are strings anyway
+    import asyncio
+    from collections.abc import Iterable
+    from typing import Any
 
 __all__ = ["Agent", "start_agent", "current_agent", "resolve_token", "parse_addresses"]
 
-log = logging.getLogger("reload_agent")
-
 DEFAULT_ADDRESS = "127.0.0.1:0"
-_NOTIFICATIONS = {"didReload": NOTIFY_DID_RELOAD, "didRollback": NOTIFY_DID_ROLLBACK}
+#: How long the launcher waits for the connection file to be written (it normally takes milliseconds).
+ANNOUNCE_TIMEOUT = 10.0
 
 _lock = threading.Lock()
 _current: Agent | None = None
+
+
+def _log() -> Any:
+    import logging  # on first warning only: logging is not free to import
+
+    return logging.getLogger("reload_agent")
 
 
 def current_agent() -> Agent | None:
@@ -54,22 +54,27 @@ def current_agent() -> Agent | None:
     return agent if agent is not None and agent.running else None
 
 
-def resolve_token(token: str | bool | None, addresses: list[transport.Address]) -> str | None:
+def resolve_token(token: str | bool | None) -> str | None:
     """``None``: from ``RELOAD_AGENT_TOKEN`` or random; ``False``: no token (explicit opt-out)."""
     if token is False:
-        for address in addresses:
-            if address.kind == "tcp":
-                log.warning(
-                    "reload-agent: TCP %s without a token: any local user or process that can reach the port can "
-                    "run code in this process",
-                    address,
-                )
         return None
     if token is None or token is True:
-        return os.environ.get(ENV_TOKEN) or secrets.token_urlsafe(32)
+        from base64 import urlsafe_b64encode
+
+        # Same shape as secrets.token_urlsafe(32), without importing secrets (random, hashlib) in the host's thread.
+        return os.environ.get(ENV_TOKEN) or urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode("ascii")
     if not isinstance(token, str) or not token:
         raise ValueError("token must be a non-empty string, None (generate one) or False (no token)")
     return token
+
+
+def parse_addresses(address: str | Iterable[str]) -> list[listeners.Address]:
+    """One address, several separated by commas, or a list of them (TCP and Unix may be mixed)."""
+    items = address.split(",") if isinstance(address, str) else list(address)
+    parsed = [listeners.parse_address(a) for a in items if a.strip()]
+    if not parsed:
+        raise ValueError("no address to listen on")
+    return parsed
 
 
 class Agent:
@@ -77,7 +82,7 @@ class Agent:
 
     def __init__(
         self,
-        addresses: list[transport.Address],
+        addresses: list[listeners.Address],
         token: str | None,
         *,
         watch: Iterable[str | os.PathLike[str]] = (),
@@ -89,12 +94,12 @@ class Agent:
     ):
         self._requested = addresses
         self.token = token
-        #: Where clients connect: the first address is the one in the connection file.
+        #: Where clients connect; the first one is :attr:`address`, the one in the connection file.
         self.addresses = [str(a) for a in addresses]
         self.address = self.addresses[0]
         self.pid = os.getpid()
-        self.connection_file: str | None = None
-        self._watch = [str(Path(p).resolve()) for p in watch]
+        self._connection_file: str | None = None
+        self._watch = [os.path.realpath(os.fspath(p)) for p in watch]
         self._apply = apply
         self._history = history
         self._max_message_bytes = max_message_bytes
@@ -108,8 +113,9 @@ class Agent:
         self._stopped = False
         self._state_lock = threading.Lock()
         # The engine is built on the agent thread; the launcher's main module may arrive first.
-        self._engine_ready = False
         self._pending_main: Any = None
+        #: Set once the connection file is written (or writing it failed).
+        self.announced = threading.Event()
         #: Set once the agent thread serves clients (or gave up trying).
         self.ready = threading.Event()
         self.startup_error: BaseException | None = None
@@ -117,42 +123,34 @@ class Agent:
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Bind, write the connection file and start the agent thread (returns in a few ms)."""
+        """Bind every address and start the agent thread (returns in a few ms)."""
         try:
-            for requested in self._requested:
-                sock, bound = transport.bind(requested)
+            for i, requested in enumerate(self._requested):
+                sock, bound = listeners.bind(requested)
                 self._socks.append(sock)
                 if bound.kind == "unix":
                     self._unix_paths.append(bound.path)
-                if not bound.is_loopback:
-                    log.warning(
-                        "reload-agent: listening on non-loopback address %s: anyone on the network who obtains the "
-                        "token can run arbitrary code in this process",
-                        bound,
-                    )
-                self.addresses[len(self._socks) - 1] = str(bound)
+                self._requested[i] = bound
+                self.addresses[i] = str(bound)
             self.address = self.addresses[0]
-            if self._executor is None:
-                from .engine import make_executor
-
-                self._executor = make_executor(self._apply)
-            info = discovery.AgentInfo.for_this_process(self.address, self.token)
-            self._info = {k: getattr(info, k) for k in ("pid", "python", "argv", "cwd", "version")}
-            self.connection_file = str(discovery.write_connection_file(info, discovery.runtime_dir(create=True)))
-            self._loop = asyncio.new_event_loop()
-            self._stop_requested = asyncio.Event()
             atexit.register(self._at_exit)
             self._thread = threading.Thread(target=self._run, name="reload-agent", daemon=True)
             self._thread.start()
         except BaseException:
-            self._cleanup_files()
             for sock in self._socks:
                 sock.close()
+            self._cleanup_files()
             raise
 
     @property
     def running(self) -> bool:
         return not self._stopped and self._thread is not None and self._thread.is_alive()
+
+    @property
+    def connection_file(self) -> str | None:
+        """The connection file's path; waits (briefly) for the agent thread to write it."""
+        self.announced.wait(ANNOUNCE_TIMEOUT)
+        return self._connection_file
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close every connection, remove the socket and connection file, join the thread."""
@@ -160,11 +158,11 @@ class Agent:
             if self._stopped:
                 return
             self._stopped = True
+            loop, event = self._loop, self._stop_requested
         global _current
         with _lock:
             if _current is self:
                 _current = None
-        loop, event = self._loop, self._stop_requested
         if loop is not None and event is not None:
             try:
                 loop.call_soon_threadsafe(event.set)
@@ -175,18 +173,13 @@ class Agent:
             thread.join(timeout)
         for sock in self._socks:
             sock.close()
-        if self._executor is not None:
-            try:
-                self._executor.close()
-            except Exception:
-                log.debug("executor close failed", exc_info=True)
         self._cleanup_files()
         atexit.unregister(self._at_exit)
 
     def record_main(self, module: Any) -> None:
         """Tell the engine which module is the launched program (it reloads in patch mode only)."""
         with self._state_lock:
-            if self._engine_ready:
+            if self._engine is not None and self.ready.is_set():
                 self._engine.record_main(module)
             else:
                 self._pending_main = module
@@ -203,8 +196,10 @@ class Agent:
     def _cleanup_files(self) -> None:
         if os.getpid() != self.pid:
             return  # a forked child must not delete its parent's files
-        if self.connection_file:
-            discovery.remove_connection_file(self.connection_file)
+        if self._connection_file:
+            from reload_agent_client.discovery import remove_connection_file
+
+            remove_connection_file(self._connection_file)
         for path in self._unix_paths:
             try:
                 os.unlink(path)
@@ -214,25 +209,74 @@ class Agent:
     # -- the agent thread -----------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        loop = self._loop
-        assert loop is not None
-        asyncio.set_event_loop(loop)
+        loop = None
         try:
+            self._warn_about_exposure()
+            self._announce()
+            import asyncio
+
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             loop.run_until_complete(self._serve())
         except BaseException as exc:  # the agent never takes the host down
             self.startup_error = exc
             if not self._stopped:  # failing while being stopped (at interpreter exit) is expected
-                log.warning("reload-agent stopped: %s: %s", type(exc).__name__, exc)
+                _log().warning("reload-agent stopped: %s: %s", type(exc).__name__, exc)
         finally:
+            self.announced.set()
             self.ready.set()
-            try:
-                _finish_tasks(loop)
-                loop.run_until_complete(loop.shutdown_default_executor())
-            finally:
-                loop.close()
+            if loop is not None:
+                try:
+                    _finish_tasks(loop)
+                    loop.run_until_complete(loop.shutdown_default_executor())
+                finally:
+                    loop.close()
+            if self._executor is not None:
+                try:
+                    self._executor.close()
+                except Exception:
+                    _log().debug("executor close failed", exc_info=True)
+
+    def _warn_about_exposure(self) -> None:
+        for address in self._requested:
+            if not address.is_loopback:
+                _log().warning(
+                    "reload-agent: listening on non-loopback address %s: anyone on the network who obtains the "
+                    "token can run arbitrary code in this process",
+                    address,
+                )
+            elif address.kind == "tcp" and self.token is None:
+                _log().warning(
+                    "reload-agent: TCP %s without a token: any local user or process that can reach the port can "
+                    "run code in this process",
+                    address,
+                )
+
+    def _announce(self) -> None:
+        from reload_agent_client import discovery
+
+        info = discovery.AgentInfo.for_this_process(self.address, self.token)
+        self._info = {k: getattr(info, k) for k in ("pid", "python", "argv", "cwd", "version")}
+        with self._state_lock:
+            if self._stopped:
+                return
+            self._connection_file = str(discovery.write_connection_file(info, discovery.runtime_dir(create=True)))
+        self.announced.set()
 
     async def _serve(self) -> None:
-        from . import server  # pygls: ~0.5 s, paid here and not in the host's thread
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._state_lock:
+            if self._stopped:
+                return
+            self._stop_requested = asyncio.Event()
+            self._loop = loop
+        if self._executor is None:
+            from .engine import make_executor
+
+            self._executor = make_executor(self._apply)
+        from . import server, transport  # pygls: ~0.5 s, paid here and not in the host's thread
 
         server.quiet_pygls_logging()
         engine = self._engine
@@ -242,35 +286,22 @@ class Agent:
             engine = Engine(history=self._history)
         with self._state_lock:
             self._engine = engine
-            self._engine_ready = True
             if self._pending_main is not None:
                 engine.record_main(self._pending_main)
-        loop = asyncio.get_running_loop()
         hub = transport.Hub(token=self.token, max_message_bytes=self._max_message_bytes)
         context = server.AgentContext(engine, self._executor, hub, self._info, list(self._watch))
         hub.session_factory = server.session_factory(context)
-
-        def on_engine_event(kind: str, params: dict[str, Any]) -> None:
-            method = _NOTIFICATIONS.get(kind)
-            if method is not None:
-                message = {"jsonrpc": "2.0", "method": method, "params": params}
-                try:
-                    loop.call_soon_threadsafe(hub.broadcast, message)
-                except RuntimeError:
-                    pass  # stopping
-
-        unsubscribe = engine.subscribe(on_engine_event)
+        unsubscribe = engine.subscribe(server.broadcaster(loop, hub))
         watcher = None
         try:
-            for sock in self._socks:
-                await hub.serve(sock)
             if self._watch:
                 from .watch import Watcher
 
                 watcher = Watcher(self._watch, lambda paths: _reload_files(engine, self._executor, paths))
-                watcher.start()
+                await asyncio.to_thread(watcher.start)  # serve only once edits are being seen
+            for sock in self._socks:
+                await hub.serve(sock)
             self.ready.set()
-            assert self._stop_requested is not None
             await self._stop_requested.wait()
         finally:
             if watcher is not None:
@@ -285,6 +316,8 @@ def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
     A client accepted in the very pass that stopped the server still has a task
     holding its socket; running it to its end closes that socket instead of leaking it.
     """
+    import asyncio
+
     for _ in range(10):  # cancelled tasks may start others (an accept's transport, its handler)
         tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
         if not tasks:
@@ -301,20 +334,9 @@ def _reload_files(engine: Any, executor: Any, paths: list[str]) -> None:
         for name in engine.modules_for_file(path):
             if name not in modules:
                 modules.append(name)
-    if not modules:
-        return
-    future = executor.submit(engine.reload, modules=tuple(modules))
-    # The outcome reaches clients as a didReload notification; a failure here is not news.
-    future.add_done_callback(lambda f: f.cancelled() or f.exception())
-
-
-def parse_addresses(address: str | Iterable[str]) -> list[transport.Address]:
-    """One address, several separated by commas, or a list of them (TCP and Unix may be mixed)."""
-    items = address.split(",") if isinstance(address, str) else list(address)
-    parsed = [transport.parse_address(a) for a in items if a.strip()]
-    if not parsed:
-        raise ValueError("no address to listen on")
-    return parsed
+    if modules:
+        # The outcome reaches clients as a didReload notification, so the future is not awaited.
+        executor.submit(engine.reload, modules=tuple(modules))
 
 
 def start_agent(
@@ -333,12 +355,11 @@ def start_agent(
     with _lock:
         if _current is not None and _current.running:
             return _current
-        parsed = parse_addresses(address or os.environ.get(ENV_LISTEN) or DEFAULT_ADDRESS)
         if isinstance(watch, (str, os.PathLike)):
             watch = [watch]
         agent = Agent(
-            parsed,
-            resolve_token(token, parsed),
+            parse_addresses(address or os.environ.get(ENV_LISTEN) or DEFAULT_ADDRESS),
+            resolve_token(token),
             watch=watch,
             apply=apply,
             history=history,

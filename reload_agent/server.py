@@ -39,10 +39,28 @@ from reload_agent_client import protocol as wire
 from .engine.results import ReloadError, RollbackError
 from .transport import Connection, Hub, error_message
 
-__all__ = ["AgentContext", "AgentRpcError", "AgentSession", "session_factory", "quiet_pygls_logging"]
+__all__ = ["AgentContext", "AgentRpcError", "AgentSession", "session_factory", "broadcaster", "quiet_pygls_logging"]
 
 SERVER_NAME = "reload-agent"
 DIAGNOSTIC_SOURCE = "reload-agent"
+
+
+_NOTIFICATIONS = {"didReload": wire.NOTIFY_DID_RELOAD, "didRollback": wire.NOTIFY_DID_ROLLBACK}
+
+
+def broadcaster(loop: asyncio.AbstractEventLoop, hub: Hub) -> Callable[[str, dict[str, Any]], None]:
+    """An engine subscriber relaying ``didReload``/``didRollback`` to every client, from whatever thread reloads."""
+
+    def on_engine_event(kind: str, params: dict[str, Any]) -> None:
+        method = _NOTIFICATIONS.get(kind)
+        if method is None:
+            return
+        try:
+            loop.call_soon_threadsafe(hub.broadcast, {"jsonrpc": "2.0", "method": method, "params": params})
+        except RuntimeError:
+            pass  # the agent is stopping: nobody left to tell
+
+    return on_engine_event
 
 
 def quiet_pygls_logging() -> None:

@@ -1,4 +1,4 @@
-r"""The agent's wire: addresses, listening sockets, framing, connections, auth gate.
+r"""The agent's wire: framing, connections, auth gate, accept loops (addresses: ``listeners.py``).
 
 Nothing here knows about LSP or the engine. A :class:`Hub` accepts clients on
 any number of listening sockets (TCP and Unix), reads LSP-framed messages
@@ -6,10 +6,6 @@ any number of listening sockets (TCP and Unix), reads LSP-framed messages
 through an :class:`AuthGate`, and hands the survivors to a per-connection
 session made by a factory (``server.py`` makes pygls-backed ones).
 
->>> str(parse_address("127.0.0.1:0"))
-'127.0.0.1:0'
->>> parse_address("unix:/tmp/agent.sock").kind
-'unix'
 >>> encode_frame({"id": 1}, msgpack=False)
 b'Content-Length: 8\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{"id":1}'
 """
@@ -17,16 +13,12 @@ b'Content-Length: 8\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hmac
-import ipaddress
 import json
 import logging
-import os
 import socket
-import stat
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from msgpack import packb, unpackb
 
@@ -40,13 +32,11 @@ from reload_agent_client.protocol import (
 )
 
 __all__ = [
-    "Address",
-    "parse_address",
-    "bind",
     "FrameError",
     "read_frame",
     "decode_body",
     "encode_frame",
+    "error_message",
     "AuthGate",
     "Session",
     "Connection",
@@ -59,101 +49,6 @@ log = logging.getLogger("reload_agent")
 _ACCEPT_SETTLE_PASSES = 5
 #: A client that stops reading while we keep writing (broadcasts) is cut off past this.
 MAX_WRITE_BUFFER = 64 * 1024 * 1024
-
-
-@dataclasses.dataclass(frozen=True)
-class Address:
-    """Where the agent listens: ``HOST:PORT`` (TCP) or ``unix:PATH``."""
-
-    kind: Literal["tcp", "unix"]
-    host: str = ""
-    port: int = 0
-    path: str = ""
-
-    def __str__(self) -> str:
-        if self.kind == "unix":
-            return f"unix:{self.path}"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @property
-    def is_loopback(self) -> bool:
-        """True for Unix sockets and loopback TCP hosts (``localhost`` counts)."""
-        if self.kind == "unix":
-            return True
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
-
-
-def parse_address(text: str) -> Address:
-    """Parse ``HOST:PORT``, ``[V6]:PORT``, ``:PORT`` (loopback) or ``unix:PATH``."""
-    text = text.strip()
-    if text.startswith("unix:"):
-        path = text[len("unix:") :]
-        if not path:
-            raise ValueError("unix: address needs a path")
-        return Address("unix", path=os.path.abspath(os.path.expanduser(path)))
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"address must be HOST:PORT or unix:PATH, got {text!r}")
-    host = host.strip("[]") or "127.0.0.1"
-    if int(port) > 65535:
-        raise ValueError(f"port out of range in {text!r}")
-    return Address("tcp", host=host, port=int(port))
-
-
-def bind(address: Address) -> tuple[socket.socket, Address]:
-    """Bind and listen synchronously; return the socket and the address with the real port.
-
-    A Unix socket gets mode 0600. A leftover socket file whose owner is gone is
-    replaced; a live one is an error (two agents must not share a path).
-    """
-    if address.kind == "unix":
-        return _bind_unix(address), address
-    infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, _, _, _, sockaddr = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(sockaddr)
-        sock.listen(128)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    port = sock.getsockname()[1]
-    return sock, dataclasses.replace(address, port=port)
-
-
-def _bind_unix(address: Address) -> socket.socket:
-    path = address.path
-    if os.path.exists(path):
-        if not stat.S_ISSOCK(os.stat(path).st_mode):
-            raise FileExistsError(f"{path} exists and is not a socket")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(path)
-        except OSError:
-            os.unlink(path)  # stale: its agent died without cleaning up
-        else:
-            raise OSError(f"another process is listening on {path}")
-        finally:
-            probe.close()
-    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.bind(path)
-        os.chmod(path, 0o600)
-        sock.listen(128)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 class FrameError(Exception):

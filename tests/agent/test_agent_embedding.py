@@ -39,6 +39,10 @@ def test_listen_is_fast_and_leaves_pygls_to_the_agent_thread(tmp_path):
         t1 = time.perf_counter()
         heavy = ("pygls", "lsprotocol", "cattrs", "asyncio")
         after_import = [m for m in heavy if m in sys.modules]
+        # The engine (import hook) and the wire facts are other packages with their own import cost; what is
+        # measured here is what the agent itself adds to the host's thread.
+        import reload_agent.engine, reload_agent_client.protocol
+        t1 = time.perf_counter()
         agent = reload_agent.listen()
         t2 = time.perf_counter()
         after_listen = [m for m in heavy[:3] if m in sys.modules]
@@ -53,7 +57,7 @@ def test_listen_is_fast_and_leaves_pygls_to_the_agent_thread(tmp_path):
     assert report["after_listen"] == []
     assert report["later"] == ["pygls", "lsprotocol", "cattrs"]
     assert report["again"] is True
-    assert report["listen_ms"] < 50, report  # measured 3-6 ms on a 2-core VM; slack for loaded CI machines
+    assert report["listen_ms"] < 25, report  # measured ~6 ms on a 2-core VM (socket import included); CI slack
 
 
 def test_stop_leaves_no_thread_socket_or_file(tmp_path):
