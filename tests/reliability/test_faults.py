@@ -171,6 +171,10 @@ def fault_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentHost]:
         yield host
 
 
+def app_dir(host: AgentHost) -> Path:
+    return host.workdir / "app"
+
+
 @pytest.fixture(scope="module")
 def probe(fault_host: AgentHost) -> Probe:
     return Probe(app_dir(fault_host))
@@ -306,3 +310,18 @@ def test_reload_while_another_is_running(fault_host: AgentHost, probe: Probe, tm
     with session(fault_host.address, fault_host.token) as wire:
         call(wire, protocol.METHOD_ROLLBACK, {"module": "fm_other"})
     assert_host_and_agent_alive(fault_host, probe, before, ["fm_slow", "fm_other"])
+
+
+def test_the_snapshot_sees_a_successful_reload_and_its_rollback(fault_host: AgentHost, probe: Probe) -> None:
+    """Control: the comparison above is sharp enough to see a real change, and an exact undo."""
+    name = "fm_warmup"
+    before = snapshot(probe, [name])
+    source = BASE.format(name="warmup") + '\nSTATE = {"created": "v2"}\nNEW_NAME = 1\n'
+    with session(fault_host.address, fault_host.token) as wire:
+        result = call(wire, protocol.METHOD_RELOAD, {"modules": [name], "sources": {name: source}, "mode": "full"})
+        changed = snapshot(probe, [name])
+        with pytest.raises(AssertionError):
+            assert_unchanged(before, changed)
+        assert changed["modules"][name]["behaviour"] != before["modules"][name]["behaviour"]
+        call(wire, protocol.METHOD_ROLLBACK, {"transaction": result["transaction"]})
+    assert_unchanged(before, snapshot(probe, [name]))

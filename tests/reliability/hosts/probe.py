@@ -74,7 +74,8 @@ def module_snapshot(names: list[str]) -> dict[str, Any]:
     return {
         "sys_modules": sorted(list(sys.modules)),
         "modules": modules,
-        "threads": sorted(t.name for t in threading.enumerate()),
+        # Not the thread answering this very request: it is the probe's, not the host's.
+        "threads": sorted(t.name for t in threading.enumerate() if t is not threading.current_thread()),
         "errors": list(ERRORS),
     }
 
