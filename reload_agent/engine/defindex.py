@@ -14,7 +14,6 @@ DefEntry(start=2, end=4, qualname='A.m', stubs=(('A', ''),))
 
 from __future__ import annotations
 
-import ast
 import bisect
 import dataclasses
 import re
@@ -96,25 +95,6 @@ class DefIndex:
             decorator_start = None
         while stack:
             close(stack.pop())
-        return cls(entries)
-
-    @classmethod
-    def from_tree(cls, tree: ast.Module, lines: list[str]) -> DefIndex:
-        """The exact index, when a parsed tree is at hand anyway (full reloads)."""
-        entries: list[DefEntry] = []
-
-        def walk(body: list[ast.stmt], classes: tuple[tuple[str, str], ...]) -> None:
-            for node in body:
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    start = min([d.lineno for d in node.decorator_list] + [node.lineno])
-                    qualname = ".".join([name for name, _ in classes] + [node.name])
-                    entries.append(DefEntry(start, node.end_lineno or node.lineno, qualname, classes))
-                elif isinstance(node, ast.ClassDef):
-                    line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
-                    ws = line[: len(line) - len(line.lstrip(" \t"))]
-                    walk(node.body, (*classes, (node.name, ws)))
-
-        walk(tree.body, ())
         return cls(entries)
 
     def overlaps(self, lo: int, hi: int) -> bool:

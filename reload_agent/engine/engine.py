@@ -23,7 +23,7 @@ from .graph import ImportGraph
 from .history import Entry, History, now_iso
 from .modules import modules_for_file, reload_blocker, source_file
 from .patch import Adopter, apply_patch
-from .plan import ADOPT_NAME, CompileFailure, FullPlan, PatchImpossible, PatchPlan, plan_module
+from .plan import CompileFailure, FullPlan, PatchImpossible, PatchPlan, plan_module
 from .results import (
     ExceptionInfo,
     ModuleInfo,
@@ -393,31 +393,17 @@ class Engine:
                 raise _from_exception("hook", name, exc, file) from None
         snapshot = undo.namespace(ns)
         adopter = Adopter(module, snapshot, undo)
-        adopt_error: list[BaseException] = []
-
-        def adopt(binding: str) -> None:
-            try:
-                adopter.adopt(binding)
-            except BaseException as exc:
-                adopt_error.append(exc)
-                raise
-
         before = set(sys.modules)
-        ns[ADOPT_NAME] = adopt
         try:
-            exec(plan.code, ns)
+            exec(plan.code, ns, adopter.namespace())
+            adopter.finish()
         except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt from module code too
-            phase: Phase = "patch" if adopt_error and exc is adopt_error[0] else "execute"
+            phase: Phase = "patch" if exc is adopter.error else "execute"
             raise _from_exception(phase, name, exc, file) from None
         finally:
-            ns.pop(ADOPT_NAME, None)
             added = {k: sys.modules[k] for k in set(sys.modules) - before if k in sys.modules}
             if added:
                 undo.new_modules(added)
-        try:
-            adopter.finish()
-        except BaseException as exc:  # noqa: BLE001
-            raise _from_exception("patch", name, exc, file) from None
         accept = ns.get("__reload_accept__")
         if callable(accept):
             try:

@@ -3,11 +3,11 @@
 Every change goes through the transaction's :class:`UndoLog`, so a failure (or a
 later rollback) reverses it exactly.
 
-Full reload: the new top level runs in the module's own dict. After each def/class
-statement (and once more at the end for every other name) :meth:`Adopter.adopt`
-pairs the new object with the old one of the same ``__module__`` + ``__qualname__``
-and, when compatible, patches the OLD object to behave like the new one and binds it
-back. Old references, instances, ``isinstance`` checks and pickles keep working.
+Full reload: the new top level runs in the module's own dict. Each name it binds
+goes through :meth:`Adopter.bind`, which pairs the new object with the old one of
+the same ``__module__`` + ``__qualname__`` and, when compatible, patches the OLD
+object to behave like the new one and binds it instead. Old references, instances,
+``isinstance`` checks and pickles keep working.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from types import FunctionType, GetSetDescriptorType, MemberDescriptorType, ModuleType
-from typing import Any
+from typing import Any, Iterator, MutableMapping
 
 from .codeutil import defined_in, same_except_lines
 from .plan import PatchPlan
@@ -38,7 +38,13 @@ _SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "_ab
 
 
 class Adopter:
-    """Pairs new objects with old ones during and after a full reload, patching the old ones in place."""
+    """Pairs new objects with old ones while a full reload's top level runs, patching the old ones in place.
+
+    The top level runs with :meth:`namespace` as its locals: every name it binds (``def``,
+    ``class``, ``import``, assignments) passes through :meth:`bind`, which stores the kept
+    object, so the rest of the top level (registries, default instances, ``singledispatch``
+    registrations) already sees it.
+    """
 
     def __init__(self, module: ModuleType, snapshot: dict[str, Any], undo: UndoLog) -> None:
         self.name = module.__name__
@@ -48,49 +54,53 @@ class Adopter:
         self.functions: list[str] = []
         self.classes: list[str] = []
         self.replaced: list[Replaced] = []
-        #: names the new top level defined with def/class
-        self.adopted: set[str] = set()
+        #: names the new top level bound
+        self.bound: set[str] = set()
+        #: first exception raised by the pairing itself (phase "patch", not "execute")
+        self.error: BaseException | None = None
         self._memo: dict[int, Any] = {}
         self._keep: list[Any] = []  # keeps new objects alive so the ids in _memo stay theirs
 
-    # -- called by the module's top level and by the engine ---------------------------------
-    def adopt(self, name: str) -> None:
-        """``name`` was just bound by a def/class statement: bind the old object back if compatible."""
-        self.adopted.add(name)
-        self._rebind(name)
+    def namespace(self) -> MutableMapping[str, Any]:
+        """The locals mapping for ``exec``: reads and deletes go to the module dict, writes through :meth:`bind`."""
+        return _BindingNamespace(self)
+
+    def bind(self, name: str, value: Any) -> None:
+        self.bound.add(name)
+        try:
+            old = self.snapshot.get(name, MISSING)
+            kept = self.pair(old, value) if old is not MISSING else self.canonical(value)
+        except BaseException as exc:
+            if self.error is None:
+                self.error = exc
+            raise
+        self.ns[name] = kept
 
     def finish(self) -> None:
-        """After the top level ran: pair the remaining names, drop removed definitions."""
-        for name in list(self.ns):
-            if name not in self.adopted:
-                self._rebind(name)
+        """After the top level ran: drop the definitions the new version no longer has."""
         for name, old in self.snapshot.items():
             if (
-                name not in self.adopted
+                name not in self.bound
                 and self.ns.get(name, MISSING) is old
                 and isinstance(old, (FunctionType, type))
                 and defined_in(old, self.name)
                 and getattr(old, "__qualname__", None) == name
             ):
-                # a def/class of the old version that the new version no longer has
                 del self.ns[name]
 
     # -- pairing ------------------------------------------------------------------------------
-    def _rebind(self, name: str) -> None:
-        new = self.ns.get(name, MISSING)
-        old = self.snapshot.get(name, MISSING)
-        if new is MISSING or new is old:
-            return
-        value = self.pair(old, new) if old is not MISSING else self.canonical(new)
-        if value is not new:
-            self.ns[name] = value
-
     def _same(self, old: Any, new: Any) -> bool:
-        return (
+        """Same definition: same module and qualname (and, for functions, the same code qualname:
+        ``functools.wraps`` copies ``__qualname__`` onto a wrapper, which must not pair with the function)."""
+        if not (
             defined_in(old, self.name)
             and defined_in(new, self.name)
             and getattr(old, "__qualname__", None) == getattr(new, "__qualname__", MISSING)
-        )
+        ):
+            return False
+        if isinstance(old, FunctionType):
+            return old.__code__.co_qualname == new.__code__.co_qualname
+        return True
 
     def canonical(self, new: Any) -> Any:
         """What to use in place of ``new``: the old object it was paired with, else ``new`` itself."""
@@ -98,7 +108,6 @@ class Adopter:
         if found is not MISSING:
             return found
         if isinstance(new, FunctionType) and defined_in(new, self.name):
-            self._remember(new, new)
             self._fix_cells(new)
         return new
 
@@ -137,7 +146,7 @@ class Adopter:
                 value = cell.cell_contents
             except ValueError:
                 continue
-            kept = self.canonical(value)
+            kept = self._memo.get(id(value), value)
             if kept is not value:
                 cell.cell_contents = kept  # a cell of the new code: nothing else holds it, no undo needed
 
@@ -148,7 +157,9 @@ class Adopter:
                 Replaced(qualname, "free variables changed (e.g. super() or a closure variable added), "
                          "so the old function object cannot take the new code; the new function replaces it")
             )
-            return self.canonical(new)
+            self._remember(new, new)
+            self._fix_cells(new)
+            return new
         self._remember(new, old)
         undo = self.undo
         new_dict = {}
@@ -242,3 +253,32 @@ class Adopter:
             self.classes.append(new.__qualname__)
         return old
 
+
+
+class _BindingNamespace(MutableMapping[str, Any]):
+    """Module-level code's locals during a full reload (``exec(code, module.__dict__, this)``).
+
+    Functions still get the module dict itself as ``__globals__``; only the top level's own
+    name bindings (``STORE_NAME``) come through here.
+    """
+
+    __slots__ = ("_adopter", "_ns")
+
+    def __init__(self, adopter: Adopter) -> None:
+        self._adopter = adopter
+        self._ns = adopter.ns
+
+    def __getitem__(self, key: str) -> Any:
+        return self._ns[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._adopter.bind(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._ns[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ns)
+
+    def __len__(self) -> int:
+        return len(self._ns)

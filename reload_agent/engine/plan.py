@@ -3,7 +3,7 @@
 Given the text the module was loaded from (its :class:`SourceRecord`) and the new
 text, :func:`plan_module` compiles what is needed and returns either a
 :class:`PatchPlan` (swap ``__code__`` on live functions, no top-level code runs) or
-a :class:`FullPlan` (re-run the top level, then keep identities).
+a :class:`FullPlan` (re-run the top level, keeping identities: see ``patch.Adopter``).
 
 Patch is possible when only function bodies changed (or lines moved):
 
@@ -19,7 +19,6 @@ Patch is possible when only function bodies changed (or lines moved):
 from __future__ import annotations
 
 import __future__
-import ast
 import dataclasses
 import functools
 import operator
@@ -31,19 +30,14 @@ from .defindex import DefEntry, DefIndex
 from .sources import SourceRecord
 
 __all__ = [
-    "ADOPT_NAME",
     "CompileFailure",
     "PatchImpossible",
     "PatchPlan",
     "FullPlan",
     "plan_module",
-    "compile_full",
 ]
 
-#: Name of the callback a full reload's top level calls after each def/class statement.
-ADOPT_NAME = "__reload_adopt__"
 
-_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 #: Compiler flags of ``from __future__`` imports: a function compiled alone must get its module's.
 _FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, f).compiler_flag for f in __future__.all_feature_names))
 
@@ -77,54 +71,11 @@ class FullPlan:
     record: SourceRecord
 
 
-def _compile(source: str | ast.AST, file: str) -> CodeType:
+def _compile(source: str, file: str) -> CodeType:
     try:
         return compile(source, file, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise CompileFailure(exc) from None
-
-
-def _parse(text: str, file: str) -> ast.Module:
-    try:
-        return ast.parse(text, file)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise CompileFailure(exc) from None
-
-
-class _InsertAdopt(ast.NodeTransformer):
-    """After every module-level def/class (also inside if/try/with blocks), call ``__reload_adopt__(name)``.
-
-    So the rest of the top level (registries, instances, ``isinstance`` checks) already sees the
-    old, patched class or function, not a short-lived new copy.
-    """
-
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        for field in ("body", "orelse", "finalbody"):
-            stmts = getattr(node, field, None)
-            if isinstance(stmts, list):
-                setattr(node, field, self._body(stmts))
-        for sub in [*getattr(node, "handlers", ()), *getattr(node, "cases", ())]:
-            sub.body = self._body(sub.body)
-        return node
-
-    def _body(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
-        out: list[ast.stmt] = []
-        for stmt in stmts:
-            out.append(stmt)
-            if isinstance(stmt, (*_FUNCS, ast.ClassDef)):
-                call = ast.Expr(ast.Call(ast.Name(ADOPT_NAME, ast.Load()), [ast.Constant(stmt.name)], []))
-                line = stmt.end_lineno or stmt.lineno
-                for n in ast.walk(call):
-                    n.lineno, n.end_lineno, n.col_offset, n.end_col_offset = line, line, 0, 0  # type: ignore[attr-defined]
-                out.append(call)
-            elif not isinstance(stmt, (*_FUNCS, ast.ClassDef)):
-                self.generic_visit(stmt)
-        return out
-
-
-def compile_full(text: str, file: str, tree: ast.Module | None = None) -> CodeType:
-    """The module's code with adopt calls inserted (see :class:`_InsertAdopt`); ``tree`` is consumed."""
-    return _compile(_InsertAdopt().visit(tree if tree is not None else _parse(text, file)), file)
 
 
 def _index(record: SourceRecord) -> DefIndex:
@@ -310,15 +261,13 @@ def plan_module(
     base = record if record is not None else SourceRecord(file, None, None, None, trusted=False)
     new_lines = text.splitlines(keepends=True)
 
-    def full(reason: str, shape: tuple[Any, ...] | None = None) -> FullPlan:
+    def full(reason: str, code: CodeType | None = None, shape: tuple[Any, ...] | None = None) -> FullPlan:
         if mode == "patch":
             raise PatchImpossible(reason)
         rec = _new_record(base, text, new_lines, stat, digest)
         if shape is not None:
             rec.cache["shape"] = shape
-        tree = _parse(text, file)
-        rec.cache["index"] = DefIndex.from_tree(tree, new_lines)
-        return FullPlan(compile_full(text, file, tree), reason, rec)
+        return FullPlan(code if code is not None else _compile(text, file), reason, rec)
 
     if mode == "full":
         return full("full reload requested")
@@ -337,7 +286,6 @@ def plan_module(
         if plan is not None:
             return plan
     elif not index.overlaps(lo, hi) and (_has_code(record.lines[lo:hi]) or _has_code(new_lines[lo:new_hi])):
-        _compile(text, file)  # a syntax error is reported as such, not as a full reload's failure
         return full(f"module-level code changed (line {lo + 1})")
     # General path: the module code must have the same shape (only function bodies differ).
     code = _compile(text, file)
@@ -345,12 +293,13 @@ def plan_module(
     if shape != _shape_of(record):
         return full(
             "code outside function bodies changed (module or class level, a signature, a default or a decorator)",
+            code,
             shape,
         )
     try:
         swaps, changed = _swaps_for(_live(module, file), code_map(code))
     except PatchImpossible as exc:
-        return full(str(exc), shape)
+        return full(str(exc), code, shape)
     rec = _new_record(record, text, new_lines, stat, digest)
     rec.cache["shape"] = shape
     return PatchPlan(swaps, changed, rec, fast=False)

@@ -379,3 +379,70 @@ def test_lru_cache_and_partial_found(mods, engine):
     res = engine.reload(["m_wraps"])
     assert res.modules[0].mode == "patch"
     assert m.p(1) == 11
+
+
+def test_reassigned_decorator_and_registries_hold_kept_functions(mods, engine):
+    m = mods.load("m_reassign", """
+        def deco(fn):
+            def wrapper(*a):
+                return ("w", fn(*a))
+            return wrapper
+
+        def f():
+            return 1
+
+        f = deco(f)
+
+        def handler():
+            return "h1"
+
+        HANDLERS = {"h": handler}
+        CACHE = globals().get("CACHE", {})
+    """)
+    f_old = m.f
+    handler = m.handler
+    m.CACHE["kept"] = True
+    mods.write("m_reassign", """
+        def deco(fn):
+            def wrapper(*a):
+                return ("w", fn(*a))
+            return wrapper
+
+        def f():
+            return 2
+
+        f = deco(f)
+
+        def handler():
+            return "h2"
+
+        HANDLERS = {"h": handler}
+        CACHE = globals().get("CACHE", {})
+        EXTRA = 1
+    """)
+    res = engine.reload(["m_reassign"])
+    assert res.modules[0].mode == "full"
+    assert m.f is f_old and f_old() == ("w", 2)
+    assert m.HANDLERS["h"] is handler and handler() == "h2"
+    assert m.CACHE == {"kept": True}
+    # the registry holds the kept object, so a later body-only edit reaches it too
+    mods.write("m_reassign", """
+        def deco(fn):
+            def wrapper(*a):
+                return ("w", fn(*a))
+            return wrapper
+
+        def f():
+            return 2
+
+        f = deco(f)
+
+        def handler():
+            return "h3"
+
+        HANDLERS = {"h": handler}
+        CACHE = globals().get("CACHE", {})
+        EXTRA = 1
+    """)
+    assert engine.reload(["m_reassign"]).modules[0].mode == "patch"
+    assert m.HANDLERS["h"]() == "h3"
