@@ -12,10 +12,12 @@ import importlib
 import itertools
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from gen import SITES, module_source, write_in_place, write_module
-from harness import BENCH, BENCH_VENV_PYTHON, Check, Config, Measure, Series, Skipped, spawn
+from harness import BENCH, BENCH_VENV_PYTHON, Check, Child, Config, Measure, Series, Skipped, spawn
 
 __all__ = ["run"]
 
@@ -107,8 +109,8 @@ def run(cfg: Config) -> Measure:
         if engine is not None:
             tools.append(_InProcess("project", directory, names["project"], _project_reload(engine, "patch")))
         samples: dict[tuple[str, bool], list[float]] = {}
-        with _external("ipython", cfg, directory, names["ipython"]) as ipy, \
-                _external("jurigged", cfg, directory, names["jurigged"]) as jur:
+        with _worker("ipython", cfg, directory, names["ipython"]) as ipy, \
+                _worker("jurigged", cfg, directory, names["jurigged"]) as jur:
             notes: set[str] = set()
             # Round -1 of each kind is a warm-up for every tool, not recorded.
             for several, round_no in itertools.product((False, True), range(-1, rounds[size])):
@@ -159,23 +161,12 @@ def run(cfg: Config) -> Measure:
     return measure
 
 
-class _external:
-    """Context manager: a baseline worker in .bench-venv, or None when unavailable."""
-
-    def __init__(self, kind: str, cfg: Config, directory: Path, module: str) -> None:
-        self.kind, self.cfg, self.directory, self.module = kind, cfg, directory, module
-        self._cm = None
-
-    def __enter__(self):
-        if not self.cfg.external:
-            return None
-        script = BENCH / "workers" / f"{self.kind}_worker.py"
-        self._cm = spawn([BENCH_VENV_PYTHON, script, self.directory, self.module])
-        child = self._cm.__enter__()
+@contextmanager
+def _worker(kind: str, cfg: Config, directory: Path, module: str) -> Iterator[Child | None]:
+    """A baseline worker (``bench/workers/<kind>_worker.py``) in .bench-venv, or None when unavailable."""
+    if not cfg.external:
+        yield None
+        return
+    with spawn([BENCH_VENV_PYTHON, BENCH / "workers" / f"{kind}_worker.py", directory, module]) as child:
         child.read_json(120)
-        return child
-
-    def __exit__(self, *exc):
-        if self._cm is not None:
-            return self._cm.__exit__(*exc)
-        return None
+        yield child

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from gen import HTTP_VIEWS_MODULE, views_source, write_http_app, write_in_place
-from harness import Check, Child, Config, Measure, Series, Skipped, agent_env, spawn, stop
+from harness import Check, Child, Config, Measure, Series, Skipped, agent_env, spawn
 from hosts import require_agent
 from reload_agent_client.discovery import live_agents
 from reload_agent_client.protocol import METHOD_RELOAD

@@ -54,8 +54,8 @@ def _series_table(series: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def render(facts: dict[str, Any], results: list[dict[str, Any]], *, quick: bool = False) -> str:
-    """The whole RESULTS.md text."""
+def render(facts: dict[str, Any], results: list[dict[str, Any]], *, quick: bool = False, analysis: str = "") -> str:
+    """The whole RESULTS.md text; ``analysis`` (bench/limits.md, written by hand) goes at the end."""
     out = ["# Benchmark results", ""]
     if quick:
         out += ["> **Smoke configuration (`--quick`)**: tiny sizes, few repetitions; not meaningful figures.", ""]
@@ -96,4 +96,6 @@ def render(facts: dict[str, Any], results: list[dict[str, Any]], *, quick: bool 
             out.append(f"- {note}")
         if r.get("notes"):
             out.append("")
+    if analysis:
+        out += [analysis.strip(), ""]
     return "\n".join(out).rstrip() + "\n"

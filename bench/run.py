@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  done in {data['seconds']:.1f}s", file=sys.stderr)
             results.append(data)
     facts["loadavg_end"] = machine_facts()["loadavg"]
-    args.out.write_text(render(facts, results, quick=args.quick))
+    limits = BENCH / "limits.md"
+    analysis = limits.read_text() if limits.exists() and not args.quick else ""
+    args.out.write_text(render(facts, results, quick=args.quick, analysis=analysis))
     print(f"wrote {args.out}", file=sys.stderr)
     return 1 if failed else 0
 
