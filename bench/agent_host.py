@@ -8,6 +8,8 @@ bare server) and to call ``listen()``; ``listen_start`` is ``perf_counter()`` ju
 - ``{"op": "rss"}`` -> ``{"rss": bytes}`` after a full garbage collection;
 - ``{"op": "call", "module": M, "function": F}`` -> ``{"value": ...}``;
 - ``{"op": "reload", "module": M}`` -> ``{"ms": ...}``: ``importlib.reload`` here, the floor;
+- ``{"op": "expect", "module": M, "expect": {F: value}}`` -> ``{"ready": true}``, then ``{"seen": perf_counter()}``
+  once every ``M.F()`` returns its value (the parent saves the file in between; used with ``--watch``);
 - end of input -> the agent is stopped and the host exits.
 
     python bench/agent_host.py --path DIR --import mod_a [--tree ROOT PKG N] [--no-hook|--no-agent|--bare]
@@ -40,6 +42,7 @@ def main() -> None:
     parser.add_argument("--import", dest="imports", action="append", default=[])
     parser.add_argument("--tree", nargs=3, metavar=("ROOT", "PACKAGE", "COUNT"))
     parser.add_argument("--history", type=int, default=10)
+    parser.add_argument("--watch", action="append", default=[], help="paths the agent watches")
     parser.add_argument("--no-hook", action="store_true", help="embedding: no import hook before listen()")
     parser.add_argument("--no-agent", action="store_true", help="baseline: the same host without an agent")
     parser.add_argument("--bare", action="store_true", help="baseline: a bare JSON-RPC server thread instead")
@@ -70,7 +73,7 @@ def main() -> None:
         import reload_agent
 
         imported = time.perf_counter()
-        agent = reload_agent.listen("127.0.0.1:0", history=args.history)
+        agent = reload_agent.listen("127.0.0.1:0", history=args.history, watch=args.watch)
         address, token = agent.address, agent.token
     elif args.bare:
         import bare_jsonrpc
@@ -92,6 +95,18 @@ def main() -> None:
             reply = {"rss": _rss()}
         elif op == "call":
             reply = {"value": getattr(sys.modules[request["module"]], request["function"])()}
+        elif op == "expect":
+            # Save-to-running for a watcher: the parent saves after "ready"; poll until the new bodies run.
+            print(json.dumps({"ready": True}), flush=True)
+            module = sys.modules[request["module"]]
+            deadline = time.monotonic() + request.get("timeout", 20)
+            seen = None
+            while time.monotonic() < deadline:
+                if all(getattr(module, f)() == v for f, v in request["expect"].items()):
+                    seen = time.perf_counter()
+                    break
+                time.sleep(0.0005)
+            reply = {"seen": seen}
         elif op == "reload":
             t0 = time.perf_counter()
             importlib.reload(sys.modules[request["module"]])

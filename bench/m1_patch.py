@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gen import SITES, module_source, write_in_place, write_module
 from harness import BENCH, BENCH_VENV_PYTHON, Check, Child, Config, Measure, Series, Skipped, spawn
+from hosts import connect, host
 
 __all__ = ["run"]
 
@@ -89,7 +90,9 @@ def run(cfg: Config) -> Measure:
         "Each tool edits its own copy of the same generated module; one unrecorded warm-up edit per tool and kind. "
         "In-process tools (floor, project, IPython's pre_run_cell hook) are timed from after the save until the new "
         "bodies return; jurigged from before the save until its watcher thread has swapped the code (its default "
-        "50 ms debounce included, as users get it). importlib.reload writes a .pyc each time, as it does for users.")
+        "50 ms debounce included, as users get it); the project's own watcher (an agent host started with "
+        "watch=[dir]) the same way, for a like-for-like comparison with jurigged. importlib.reload writes a .pyc "
+        "each time, as it does for users.")
     directory = cfg.workdir / "m1"
     directory.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(directory))
@@ -102,7 +105,7 @@ def run(cfg: Config) -> Measure:
         measure.notes.append("IPython and jurigged skipped: .bench-venv unavailable")
 
     for size in sizes:
-        names = {tool: f"m1_{tool}_{size}" for tool in ("floor", "project", "ipython", "jurigged")}
+        names = {tool: f"m1_{tool}_{size}" for tool in ("floor", "project", "ipython", "jurigged", "watch")}
         for name in names.values():
             write_module(directory, name, size, _values(0, False))
         tools = [_InProcess("floor", directory, names["floor"], _floor_reload)]
@@ -110,7 +113,8 @@ def run(cfg: Config) -> Measure:
             tools.append(_InProcess("project", directory, names["project"], _project_reload(engine, "patch")))
         samples: dict[tuple[str, bool], list[float]] = {}
         with _worker("ipython", cfg, directory, names["ipython"]) as ipy, \
-                _worker("jurigged", cfg, directory, names["jurigged"]) as jur:
+                _worker("jurigged", cfg, directory, names["jurigged"]) as jur, \
+                _watching_agent(cfg, engine is not None, directory, names["watch"]) as watcher:
             notes: set[str] = set()
             # Round -1 of each kind is a warm-up for every tool, not recorded.
             for several, round_no in itertools.product((False, True), range(-1, rounds[size])):
@@ -130,27 +134,32 @@ def run(cfg: Config) -> Measure:
                         notes.add(f"IPython fell back from deduperreload to superreload (round {round_no})")
                     if round_no >= 0:
                         record(("ipython", several), []).append(reply["ms"])
-                if jur is not None:
-                    ready = jur.request({"module": names["jurigged"], "expect": expect}, 30)
+                for kind, child, request in (("jurigged", jur, {}), ("watch", watcher, {"op": "expect"})):
+                    if child is None:
+                        continue
+                    ready = child.request({**request, "module": names[kind], "expect": expect}, 30)
                     assert ready.get("ready"), ready
                     start = time.perf_counter()
-                    write_in_place(directory / f"{names['jurigged']}.py", text)
-                    seen = jur.read_json(60)["seen"]
+                    write_in_place(directory / f"{names[kind]}.py", text)
+                    seen = child.read_json(60)["seen"]
                     if seen is None:
-                        raise AssertionError("jurigged never ran the new body")
+                        raise AssertionError(f"{kind} never ran the new body")
                     if round_no >= 0:
-                        record(("jurigged", several), []).append((seen - start) * 1000)
+                        record((kind, several), []).append((seen - start) * 1000)
             measure.notes.extend(sorted(notes))
         for several in (False, True):
             kind = _SEVERAL if several else _ONE
             floor = f"importlib.reload, {size} lines, {kind}"
             labels = {"floor": floor, "project": f"project patch, {size} lines, {kind}",
                       "ipython": f"IPython %autoreload 2, {size} lines, {kind}",
-                      "jurigged": f"jurigged save-to-running, {size} lines, {kind}"}
-            for tool in ("floor", "project", "ipython", "jurigged"):
+                      "jurigged": f"jurigged save-to-running, {size} lines, {kind}",
+                      "watch": f"project agent --watch save-to-running, {size} lines, {kind}"}
+            for tool in ("floor", "project", "ipython", "jurigged", "watch"):
                 if (tool, several) in samples:
+                    # A watcher is compared with the other watcher when there is one: like for like.
+                    base = labels["jurigged"] if tool == "watch" and ("jurigged", several) in samples else floor
                     measure.series.append(Series(labels[tool], samples[(tool, several)],
-                                                 baseline=None if tool == "floor" else floor))
+                                                 baseline=None if tool == "floor" else base))
             if engine is not None:
                 ratio = measure.get(labels["project"]).ratio_to(measure.get(floor))
                 limit = 0.5 if several else 0.1
@@ -159,6 +168,17 @@ def run(cfg: Config) -> Measure:
         if engine is not None:
             measure.notes.append(f"{size} lines: engine reported modes {sorted(tools[1].modes)}")
     return measure
+
+
+@contextmanager
+def _watching_agent(cfg: Config, available: bool, directory: Path, module: str) -> Iterator[Child | None]:
+    """The project's own watcher, comparable with jurigged: an agent host with ``watch=[directory]``."""
+    if not available:
+        yield None
+        return
+    with host(cfg, "--path", directory, "--import", module, "--watch", directory, name="watch") as (child, info):
+        connect(info).close()  # the agent thread is up (pygls imported, watcher started) before the first edit
+        yield child
 
 
 @contextmanager
