@@ -177,3 +177,19 @@ def test_connect_and_environment_address(app: App):
 def test_json_wire_mode_gives_the_same_answers(app: App):
     doc = json_doc(app.cli("--json", "list", "app.views", RELOAD_AGENT_CLIENT_WIRE="json"))
     assert doc["modules"][0]["name"] == "app.views"
+
+
+def test_dry_run_reports_without_changing_anything(app: App):
+    app.write("app/views.py", views_source("'not yet'"))
+    doc = json_doc(app.cli("reload", "app.views", "--dry-run", "--json"))
+    assert doc.get("dryRun") is True and doc["modules"][0]["name"] == "app.views"
+    human = app.cli("reload", "app.views", "--dry-run")
+    assert human.returncode == 0 and human.stdout.startswith("would reload app.views")
+    assert app.get() == "hello v1"
+
+
+def test_dependents_reload_the_importers_too(app: App):
+    app.write("app/models.py", 'GREETING = "howdy"\n')
+    doc = json_doc(app.cli("reload", "app.models", "--dependents", "--json"))
+    assert {m["name"] for m in doc["modules"]} >= {"app.models", "app.views"}
+    assert app.get() == "howdy v1"
