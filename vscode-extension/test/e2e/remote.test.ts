@@ -1,6 +1,6 @@
 // End to end with reloadAgent.pathMappings: the editor's folder is a copy of the program's, as with a container or a
 // remote host. Saves push the editor's text; failures show on the local file; then the other commands: Reload Current
-// Module with unsaved changes, Show Modules (pick = reload), Show History.
+// Module with unsaved changes, Show Modules (pick = reload), Show History, Connect with two agents running.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +11,7 @@ import { viewsSaying, VIEWS_V1, writeSampleApp } from '../support/sampleApp';
 import { appSays, Workbench } from '../support/workbench';
 
 let agent: RunningAgent | undefined;
+let second: RunningAgent | undefined;
 let vscode: Workbench | undefined;
 let local: string;
 
@@ -29,9 +30,10 @@ before(async () => {
 after(async () => {
   await vscode?.close();
   await agent?.stop();
+  await second?.stop();
 });
 
-test('path mappings push the buffer; Reload Current Module, Show Modules and Show History work', { timeout: 240000 }, async () => {
+test('path mappings push the buffer; Reload Current Module, Show Modules, Show History and Connect (pick list) work', { timeout: 240000 }, async () => {
   assert.ok(agent && vscode);
   const ui = vscode;
   const app = agent;
@@ -79,5 +81,13 @@ test('path mappings push the buffer; Reload Current Module, Show Modules and Sho
     await ui.quickPickRow(/#1 reload app\.views/).waitFor();
     await ui.quickPickRow(/#2 reload app\.views.*SyntaxError app\/views\.py:5/).waitFor();
     await ui.page.keyboard.press('Escape');
+  });
+
+  await ui.step('Connect offers a pick list when several agents run', async () => {
+    second = await startAgent({ runtimeDir: app.runtimeDir });
+    await ui.runCommand('Reload Agent: Connect');
+    await ui.quickPickRow(`pid ${app.info.pid}`).waitFor();
+    await ui.quickPickRow(`pid ${second.info.pid}`).click();
+    await ui.statusItem(`pid ${second.info.pid}`).waitFor();
   });
 });

@@ -71,7 +71,7 @@ test('save reloads; a syntax error shows on its line and changes nothing; palett
     await ui.statusItem('Reload Agent: disconnected').waitFor();
     // The broken text is still on disk (rollback restores the process, not files): fix it before restarting.
     fs.writeFileSync(views, VIEWS_V1);
-    app = agent = await startAgent(app);
+    app = agent = await startAgent({ restart: app });
     assert.notEqual(app.info.pid, oldPid);
     await ui.statusItem(`pid ${app.info.pid}`).waitFor();
   });

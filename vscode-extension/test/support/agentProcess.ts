@@ -72,15 +72,19 @@ export function httpGet(port: number, timeoutMs = 5000): Promise<string> {
   });
 }
 
-/**
- * Starts the sample app under the agent and waits until both are up: in a
- * fresh temp workspace, or again in `previous`'s (same files, runtime dir and
- * HOME), as after a restart.
- */
-export async function startAgent(previous?: RunningAgent): Promise<RunningAgent> {
+export interface StartOptions {
+  /** Start again in this agent's workspace, runtime dir and HOME, as after a restart. */
+  restart?: RunningAgent;
+  /** A new workspace, but connection files in this runtime dir (several agents side by side). */
+  runtimeDir?: string;
+}
+
+/** Starts the sample app under the agent (in a fresh temp workspace unless restarting) and waits until both are up. */
+export async function startAgent(options: StartOptions = {}): Promise<RunningAgent> {
   const root = tempDir('ra-agent-');
+  const previous = options.restart;
   const dir = previous?.dir ?? path.join(root, 'workspace');
-  const runtimeDir = previous?.runtimeDir ?? path.join(root, 'run');
+  const runtimeDir = previous?.runtimeDir ?? options.runtimeDir ?? path.join(root, 'run');
   const home = previous?.home ?? path.join(root, 'home');
   fs.mkdirSync(home, { recursive: true });
   if (previous === undefined) {
