@@ -75,10 +75,12 @@ def bind(address: Address) -> tuple[socket.socket, Address]:
     """
     if address.kind == "unix":
         return _bind_unix(address.path), address
-    family, _, _, _, sockaddr = socket.getaddrinfo(
+    family, kind, proto, _, sockaddr = socket.getaddrinfo(
         address.host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say IPPROTO_TCP, and without
+    # that a notification followed by a reply waits out the peer's delayed ACK (~40 ms).
+    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(sockaddr)

@@ -42,22 +42,25 @@ def test_listen_is_fast_and_leaves_pygls_to_the_agent_thread(tmp_path):
         # The engine (import hook) and the wire facts are other packages with their own import cost; what is
         # measured here is what the agent itself adds to the host's thread.
         import reload_agent.engine, reload_agent_client.protocol
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         agent = reload_agent.listen()
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.thread_time()
         after_listen = [m for m in heavy[:3] if m in sys.modules]
         again = reload_agent.listen() is agent
         agent.ready.wait(60)
         later = [m for m in heavy[:3] if m in sys.modules]
         agent.stop()
-        print(json.dumps({"import_ms": (t1 - t0) * 1e3, "listen_ms": (t2 - t1) * 1e3, "after_import": after_import,
+        print(json.dumps({"import_ms": (t1 - t0) * 1e3, "listen_ms": (t2 - t1) * 1e3,
+                          "listen_cpu_ms": (c2 - c1) * 1e3, "after_import": after_import,
                           "after_listen": after_listen, "again": again, "later": later}))
     """)
     assert report["after_import"] == []
     assert report["after_listen"] == []
     assert report["later"] == ["pygls", "lsprotocol", "cattrs"]
     assert report["again"] is True
-    assert report["listen_ms"] < 25, report  # measured ~6 ms on a 2-core VM (socket import included); CI slack
+    # Measured ~6 ms wall on an idle 2-core VM (socket import included). CPU time of the calling thread is what the
+    # host pays and does not grow when other processes load the machine, so that is what is bounded.
+    assert report["listen_cpu_ms"] < 15, report
 
 
 def test_stop_leaves_no_thread_socket_or_file(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -144,6 +145,20 @@ def test_three_clients_two_tcp_one_unix_each_get_replies_and_all_get_broadcasts(
         client.send({"jsonrpc": "2.0", "id": 77, "method": METHOD_STATUS})
     for client in (a, b, c):
         assert client.wait_response(77)["result"]["pid"] == host.pid
+
+
+def test_reply_after_a_notification_is_not_held_back(embedded, clients):
+    """The agent's sockets have Nagle off: a didReload then the reply must not wait for the client's delayed ACK."""
+    host = embedded()
+    client = clients(host.address, host.token)
+    client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)  # a plain client, as editors have
+    times = []
+    for _ in range(15):
+        started = time.perf_counter()
+        assert "result" in client.request(METHOD_RELOAD, {"modules": ["mod_a"]})
+        times.append(time.perf_counter() - started)
+    median = sorted(times)[len(times) // 2]
+    assert median < 0.025, f"median reload round trip {median * 1000:.1f} ms (a ~40 ms delayed-ACK stall?)"
 
 
 def test_failed_reload_is_broadcast_and_answered_with_error_data(embedded, clients):

@@ -47,6 +47,8 @@ def connect(address: str, timeout: float = 5.0) -> socket.socket:
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         target = (host, int(port))
     sock.settimeout(timeout)
+    if sock.family != socket.AF_UNIX:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.connect(target)
     except BaseException:
