@@ -6,7 +6,8 @@ Global options (``--connect``, ``--token``, ``--pid``, ``--all``, ``--json``,
 connection or authentication error. ``--json`` prints exactly one JSON
 document: the protocol result or ``{"error": {code, message, data}}``.
 
->>> main(["--help"])  # doctest: +SKIP
+>>> build_parser().parse_args(["reload", "app.views", "--json"]).json_
+True
 """
 
 from __future__ import annotations
