@@ -13,40 +13,26 @@ import { editorPath } from './pathMapping';
 import { Reloads } from './reloads';
 import { readSettings, SECTION, type Settings } from './settings';
 import { StatusBar } from './statusBar';
-import { resolveTarget, targetOf, type Target } from './target';
+import { automaticTarget } from './target';
 
 let connection: AgentConnection | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): void {
   const log = new Log();
-  const settings = (): Settings => {
+  const load = (): Settings => {
     const problems: string[] = [];
-    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-    const s = readSettings(vscode.workspace.getConfiguration(SECTION), folders, problems);
+    const loaded = readSettings(vscode.workspace.getConfiguration(SECTION), workspaceFolders(), problems);
     problems.forEach((p) => log.info(p));
-    return s;
+    return loaded;
   };
+  let current = load();
+  const settings = (): Settings => current;
   const rel: Relativize = (file) => vscode.workspace.asRelativePath(editorPath(file, settings().pathMappings) ?? file, false);
   const status = new StatusBar(rel);
   const diagnostics = new ReloadDiagnostics();
   const reloads = new Reloads(log, status, diagnostics, settings, rel);
   connection = new AgentConnection(log, {
-    didSave: async (document, next) => {
-      const s = settings();
-      if (!s.reloadOnSave) {
-        return;
-      }
-      if (s.pathMappings.length === 0) {
-        // The agent reads the saved file itself and publishes diagnostics for it.
-        return next(document);
-      }
-      // The agent cannot read our disk: push the buffer as the module's source.
-      try {
-        await reloads.reloadDocument(document);
-      } catch (err) {
-        log.error(`reload of ${document.uri.fsPath} failed`, err);
-      }
-    },
+    didSave: (document, next) => reloads.onSave(document, next),
     stateChanged: (state) => {
       if (state.state !== 'connected') {
         reloads.detach();
@@ -54,7 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       status.setConnection(state);
     },
     connected: (api, client) => reloads.attach(api, client),
-    autoTarget: () => automaticTarget(settings()),
+    autoTarget: () => automaticTarget(settings(), workspaceFolders()),
   });
   context.subscriptions.push(
     log,
@@ -63,16 +49,24 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     reloads,
     { dispose: () => void connection?.dispose() },
     ...registerCommands({ connection, reloads, log, settings, rel }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => {
+      current = load();
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration(SECTION)) {
+        return;
+      }
+      current = load();
       if (['address', 'token'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) {
-        const target = automaticTarget(settings());
+        const target = automaticTarget(settings(), workspaceFolders());
         if (target !== undefined) {
           void connection?.connect(target);
         }
       }
     }),
   );
-  await connection.connectAutomatically();
+  // Not awaited: activation must not wait for a socket.
+  void connection.connectAutomatically();
 }
 
 export async function deactivate(): Promise<void> {
@@ -80,19 +74,6 @@ export async function deactivate(): Promise<void> {
   connection = undefined;
 }
 
-/**
- * The agent to connect to without asking: the configured one, the only one
- * running, or, among several, the only one started inside this workspace.
- */
-function automaticTarget(settings: Settings): Target | undefined {
-  const resolution = resolveTarget(settings);
-  if (resolution.kind === 'target') {
-    return resolution.target;
-  }
-  if (resolution.kind === 'choose') {
-    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-    const inside = resolution.agents.filter((a) => folders.some((f) => a.cwd === f || a.cwd.startsWith(`${f}/`)));
-    return inside.length === 1 ? targetOf(inside[0]) : undefined;
-  }
-  return undefined;
+function workspaceFolders(): string[] {
+  return (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
 }

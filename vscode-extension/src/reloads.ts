@@ -65,6 +65,27 @@ export class Reloads {
     return this.api;
   }
 
+  /**
+   * A save of a Python file (the language client's `didSave` middleware):
+   * nothing with `reloadOnSave` off; without path mappings the save goes to the
+   * agent, which reads the file and publishes diagnostics itself; with them the
+   * agent cannot read our disk, so the buffer is pushed as the module's source.
+   */
+  async onSave(document: vscode.TextDocument, forward: (d: vscode.TextDocument) => Promise<void>): Promise<void> {
+    const settings = this.settings();
+    if (!settings.reloadOnSave) {
+      return;
+    }
+    if (settings.pathMappings.length === 0) {
+      return forward(document);
+    }
+    try {
+      await this.reloadDocument(document);
+    } catch (err) {
+      this.log.error(`reload of ${document.uri.fsPath} failed`, err);
+    }
+  }
+
   /** Reloads the module(s) loaded from `document`, pushing its text when the agent cannot read it. */
   async reloadDocument(document: vscode.TextDocument): Promise<Outcome | undefined> {
     const api = this.requireApi();

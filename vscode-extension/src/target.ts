@@ -5,6 +5,8 @@
  *   const t = resolveTarget(settings, process.env);
  *   if (t.kind === 'choose') pick one of t.agents;
  */
+import * as path from 'node:path';
+
 import { liveAgents, runtimeDir, type AgentInfo } from './discovery';
 import { ENV_ADDRESS, ENV_TOKEN } from './protocol';
 import type { Settings } from './settings';
@@ -42,4 +44,25 @@ export function resolveTarget(settings: Pick<Settings, 'address' | 'token'>, env
 
 export function targetOf(agent: AgentInfo): Target {
   return { address: agent.address, token: agent.token, agent };
+}
+
+/**
+ * The agent to connect to without asking the user: the configured one, the
+ * only one running, or, among several, the only one started inside one of
+ * `workspaceFolders`. `undefined` when there is none or the choice is the user's.
+ */
+export function automaticTarget(
+  settings: Pick<Settings, 'address' | 'token'>,
+  workspaceFolders: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Target | undefined {
+  const resolution = resolveTarget(settings, env);
+  if (resolution.kind === 'target') {
+    return resolution.target;
+  }
+  if (resolution.kind === 'choose') {
+    const inside = resolution.agents.filter((a) => workspaceFolders.some((f) => a.cwd === f || a.cwd.startsWith(f.endsWith(path.sep) ? f : f + path.sep)));
+    return inside.length === 1 ? targetOf(inside[0]) : undefined;
+  }
+  return undefined;
 }

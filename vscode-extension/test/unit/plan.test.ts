@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 import type { ModuleInfo } from '../../src/protocol';
 import { modulesForFile, planReload } from '../../src/reloadPlan';
-import { resolveTarget } from '../../src/target';
+import { automaticTarget, resolveTarget } from '../../src/target';
 
 const modules: ModuleInfo[] = [
   { name: 'app.views', file: '/srv/app/app/views.py', stale: false, version: 0, reloadable: true },
@@ -56,4 +56,18 @@ test('resolveTarget: setting, then RELOAD_AGENT_ADDRESS, then connection files (
   write(process.ppid);
   const several = resolveTarget({ address: undefined, token: undefined }, env);
   assert.deepEqual(several.kind === 'choose' && several.agents.map((a) => a.pid).sort(), [process.pid, process.ppid].sort());
+});
+
+test('automaticTarget: among several agents only the one started inside the workspace is chosen unasked', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ra-auto-'));
+  const env = { RELOAD_AGENT_RUNTIME_DIR: dir };
+  const none = { address: undefined, token: undefined };
+  assert.equal(automaticTarget(none, ['/w/proj'], env), undefined);
+  const write = (pid: number, cwd: string): void => fs.writeFileSync(path.join(dir, `agent-${pid}.json`), JSON.stringify({ pid, address: `127.0.0.1:${pid}`, token: null, cwd }));
+  write(process.pid, '/w/proj/service');
+  write(process.ppid, '/w/project-two');
+  assert.equal(automaticTarget(none, ['/w/proj'], env)?.agent?.pid, process.pid);
+  assert.equal(automaticTarget(none, ['/w/elsewhere'], env), undefined);
+  assert.equal(automaticTarget(none, ['/w'], env), undefined, 'both inside: the user chooses');
+  assert.equal(automaticTarget({ address: 'h:1', token: undefined }, [], env)?.address, 'h:1');
 });
