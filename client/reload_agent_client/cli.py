@@ -204,6 +204,8 @@ def _run_targets(targets: list[Target], args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> None:
     if args.command == "reload" and not (args.modules or args.file or args.stale):
         raise UsageError("reload-agent-cli reload: name at least one MODULE, --file PATH or --stale")
+    if args.command == "reload" and args.push and not (args.modules or args.file):
+        raise UsageError("reload-agent-cli reload --push: name the MODULEs or --file PATHs to send")
     if args.command == "lsp" and args.all_:
         raise UsageError("reload-agent-cli lsp: --all makes no sense for one editor connection")
 

@@ -19,9 +19,9 @@ import sys
 from typing import Any
 
 from .connection import Client, connect
-from .errors import ClientError, ReloadFailed
+from .errors import ClientError, RemoteError
 from .outcome import Outcome, error_outcome
-from .render import format_failure, format_reload
+from .render import format_reload
 from .selection import Target
 
 __all__ = ["run_watch", "ModuleMap"]
@@ -69,8 +69,9 @@ def _report(outcome: Outcome, target: Target, args: argparse.Namespace, several:
 def _reload(client: Client, names: list[str], mode: str | None) -> Outcome:
     try:
         result = client.reload(names, mode=mode)
-    except ReloadFailed as exc:
-        return Outcome(1, {"error": exc.to_json()}, format_failure(exc.data, exc.message), failed=True)
+    except RemoteError as exc:
+        # A refused or failed reload is one report; the watch goes on.
+        return error_outcome(exc)
     return Outcome(0, result, format_reload(result))
 
 

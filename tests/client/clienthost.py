@@ -106,14 +106,14 @@ class App:
 
 
 @contextlib.contextmanager
-def start_app(workdir: Path, runtime_dir: Path | None = None) -> Iterator[App]:
+def start_app(workdir: Path, runtime_dir: Path | None = None, options: tuple[str, ...] = ()) -> Iterator[App]:
     """Write the app into ``workdir`` and run it under the agent until the block ends."""
     workdir.mkdir(parents=True, exist_ok=True)
     if runtime_dir is not None:
         # Several hosts share one runtime directory (discovery sees all of them).
         os.symlink(runtime_dir, workdir / "run")
     write_files(workdir, FILES)
-    with launch(workdir, "server.py", source=SERVER) as host:
+    with launch(workdir, "server.py", source=SERVER, options=options) as host:
         port_file = workdir / f"port-{host.pid}"
         wait_for(port_file.exists, 15, what="the app's port file")
         yield App(host, int(port_file.read_text()))

@@ -94,3 +94,14 @@ def test_all_exits_1_when_one_agent_fails(two_apps):
 
     human = first.cli("history", "--all")
     assert human.returncode == 0 and human.stdout.count("== pid ") == 2
+
+
+def test_unix_socket_agent_without_token(tmp_path: Path):
+    sock = tmp_path / "agent.sock"
+    with start_app(tmp_path / "u", options=("--listen", f"unix:{sock}", "--no-token")) as app:
+        assert app.host.address == f"unix:{sock}" and app.host.token is None
+        assert json.loads(app.cli("status", "--json").stdout)["pid"] == app.host.pid
+        app.write("app/views.py", views_source("'over unix'"))
+        proc = app.cli("--connect", f"unix:{sock}", "reload", "app.views")
+        assert proc.returncode == 0, proc.stderr
+        assert app.get() == "over unix"

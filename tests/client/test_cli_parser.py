@@ -29,7 +29,7 @@ def test_defaults_when_no_global_option_is_given():
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["frobnicate"], ["reload"], ["reload", "m", "--mode", "weird"], ["lsp", "--all"], ["history", "--limit", "x"]],
+    [[], ["frobnicate"], ["reload"], ["reload", "--stale", "--push"], ["reload", "m", "--mode", "weird"], ["lsp", "--all"], ["history", "--limit", "x"]],
 )
 def test_usage_errors_exit_2_and_json_reports_them(argv, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("RELOAD_AGENT_RUNTIME_DIR", str(tmp_path))
