@@ -116,3 +116,12 @@ def test_watch_json_prints_one_document_per_reload(app: App):
 def test_watch_of_a_missing_path_is_a_usage_error(app: App):
     proc = app.cli("watch", "does-not-exist")
     assert proc.returncode == 2 and "no such path" in proc.stderr
+
+
+def test_watch_exits_2_when_the_program_is_gone(app: App, watcher):
+    proc, out, err = watcher
+    app.host.proc.kill()
+    app.host.proc.wait(timeout=10)
+    (app.root / "app/views.py").write_text(views_source("'nobody listens'"))
+    assert proc.wait(timeout=15) == 2
+    assert any("connection" in line or "closed" in line for line in err.rest())
