@@ -57,6 +57,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: global options, then one sub-parser per command."""
     parser = _Parser(
         prog="reload-agent-cli",
         description="Reload code in running Python processes that run reload-agent.",

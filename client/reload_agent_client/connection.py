@@ -124,6 +124,7 @@ class Client:
         return dict(self.server.get("reloadAgent") or {})
 
     def close(self) -> None:
+        """Close the socket (the agent forgets this client); safe to call twice."""
         if not self._closed:
             self._closed = True
             try:

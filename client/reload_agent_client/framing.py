@@ -39,6 +39,7 @@ class Frame:
 
     @property
     def is_msgpack(self) -> bool:
+        """True when the body is msgpack (else JSON)."""
         return _is_msgpack(self.content_type)
 
 

@@ -57,6 +57,7 @@ def _ms(value: Any) -> str:
 
 
 def format_agents(agents: Sequence[dict[str, Any]]) -> str:
+    """Table of connection-file entries (``agents``)."""
     if not agents:
         return "no running agents"
     rows = [[str(a["pid"]), a["address"], a.get("started", ""), a.get("cwd", ""), " ".join(a.get("argv", []))] for a in agents]
@@ -64,6 +65,7 @@ def format_agents(agents: Sequence[dict[str, Any]]) -> str:
 
 
 def format_modules(modules: Sequence[dict[str, Any]]) -> str:
+    """Table of ``listModules`` entries."""
     if not modules:
         return "no matching modules"
     rows = [
@@ -151,6 +153,7 @@ def format_failure(
 
 
 def format_rollback(result: dict[str, Any]) -> str:
+    """One line: what was undone and each module's version now."""
     modules = ", ".join(f"{m['name']} -> version {m['version']}" for m in result.get("modules") or []) or "nothing"
     return (
         f"rolled back transaction {result.get('rolledBack')}: {modules} "
@@ -159,6 +162,7 @@ def format_rollback(result: dict[str, Any]) -> str:
 
 
 def format_history(transactions: Sequence[dict[str, Any]]) -> str:
+    """Table of transactions; the note says why a failed one failed."""
     if not transactions:
         return "no transactions yet"
     rows = []
@@ -183,6 +187,7 @@ def format_history(transactions: Sequence[dict[str, Any]]) -> str:
 
 
 def format_status(status: dict[str, Any]) -> str:
+    """``key: value`` lines of the agent's status."""
     watching = status.get("watching")
     if isinstance(watching, (list, tuple)):
         watching = ", ".join(map(str, watching)) or "nothing"

@@ -41,10 +41,12 @@ class Target:
 
     @property
     def pid(self) -> int | None:
+        """The agent's pid when discovery knows it (not for a bare ``--connect``)."""
         return self.info.pid if self.info is not None else None
 
     @property
     def label(self) -> str:
+        """How reports name this agent: ``pid N at ADDRESS``."""
         return f"pid {self.pid} at {self.address}" if self.pid is not None else self.address
 
 

@@ -38,6 +38,7 @@ class ModuleMap:
         self._by_file: dict[str, list[str]] = {}
 
     def refresh(self) -> None:
+        """Ask the agent again which file each module came from."""
         by_file: dict[str, list[str]] = {}
         for module in self._client.list_modules():
             if module.get("file") and module.get("reloadable", True):
@@ -45,6 +46,7 @@ class ModuleMap:
         self._by_file = by_file
 
     def modules_for(self, paths: list[str]) -> list[str]:
+        """Modules loaded from any of ``paths`` (real paths), each once."""
         if any(p not in self._by_file for p in paths):
             self.refresh()
         names: list[str] = []
