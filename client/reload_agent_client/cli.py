@@ -238,8 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # stdout closed early (`| head`): not an error worth a traceback.
-        sys.stderr.close()
+        # stdout closed early (`| head`): not worth a traceback, and the final
+        # flush at exit must not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 
