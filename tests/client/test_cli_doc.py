@@ -1,6 +1,6 @@
 """docs/cli.md: every shell block runs against a real program, in order, and exits 0.
 
-The long-running commands (`watch`, `lsp`) are mirrored: test_watch.py and
+The long-running commands (`watch`, `lsp`) are mirrored: test_cli_watch.py and
 tests/e2e/test_neovim.py run exactly the command and init.lua shown, and this
 file checks the page still shows those.
 """
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from clienthost import App, views_source
-from test_watch import WATCH_ARGS
+from test_cli_watch import WATCH_ARGS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 LONG_RUNNING = ("reload-agent-cli watch", "reload-agent-cli lsp")
