@@ -29,6 +29,7 @@ __all__ = [
     "proc_fds",
     "proc_threads",
     "proc_rss_kb",
+    "assert_no_thread_leak",
 ]
 
 HOSTS = Path(__file__).parent / "hosts"
@@ -90,3 +91,28 @@ def proc_rss_kb(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError(f"no VmRSS line for pid {pid}")
+
+
+def _pooled(name: str) -> bool:
+    # asyncio's default executor: grows on demand up to a fixed maximum and never shrinks.
+    return name.startswith("asyncio_")
+
+
+def assert_no_thread_leak(probe: Probe, baseline: list[str], timeout: float = 15.0) -> None:
+    """The host's threads are the baseline's, give or take workers of the bounded asyncio pool.
+
+    Thread names come from the host itself (``/proc`` has no Python thread names);
+    connection threads that are still winding down get ``timeout`` seconds.
+    """
+    pool_max = min(32, (os.cpu_count() or 1) + 4)
+    expected = sorted(n for n in baseline if not _pooled(n))
+
+    def settled() -> list[str] | None:
+        names = probe.get("snapshot")["threads"]
+        others = sorted(n for n in names if not _pooled(n))
+        return names if others == expected and len(names) - len(others) <= pool_max else None
+
+    try:
+        wait_for(settled, timeout, interval=0.05, what="threads back to the baseline")
+    except TimeoutError:
+        raise AssertionError(f"threads leaked: {baseline} -> {probe.get('snapshot')['threads']}") from None

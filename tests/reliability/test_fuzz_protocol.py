@@ -8,6 +8,7 @@ checked after each one. ``make fuzz`` runs the same thing for minutes.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from .frames import cases
+from .frames import Case, cases
 from .fuzzrun import FuzzTarget, fuzz_target
 
 EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "300"))
@@ -41,3 +42,12 @@ def test_hostile_frames_never_kill_or_hang_the_agent(target: FuzzTarget, case, a
 def test_after_fuzzing_nothing_leaked(target: FuzzTarget) -> None:
     """Runs after the fuzz test (same module-scoped host): fds, threads, memory, host errors."""
     target.check_health(rss_growth_kb=64 * 1024)
+
+
+@pytest.mark.parametrize("method", ["textDocument/didSave", "initialized", "textDocument/didClose"])
+def test_a_notification_method_sent_as_a_request_is_answered(target: FuzzTarget, method: str) -> None:
+    """Found by the fuzzer: a well-formed request naming a notification method got no answer at all,
+    so a client waiting on it hung. JSON-RPC wants an answer to every request (an error is fine)."""
+    params = {"textDocument": {"uri": "file:///nonexistent.py"}} if method.startswith("textDocument") else {}
+    body = json.dumps({"jsonrpc": "2.0", "id": 41, "method": method, "params": params}).encode()
+    target.run(Case(b"Content-Length: %d\r\n\r\n%s" % (len(body), body), 41, "json"), authenticate=True)
