@@ -1,8 +1,9 @@
 """A host process for the benchmarks: imports generated code, optionally starts the agent, obeys stdin.
 
 Prints one JSON line once ready: ``{"pid", "address", "token", "import_ms", "package_import_ms",
-"listen_ms", "listen_start"}``: the time to import the generated modules, ``reload_agent`` (or the
-bare server) and to call ``listen()``; ``listen_start`` is ``perf_counter()`` just before that import
+"listen_ms", "package_import_cpu_ms", "listen_cpu_ms", "listen_start"}``: the time to import the
+generated modules, ``reload_agent`` (or the bare server) and to call ``listen()`` (wall, and CPU
+time of the calling thread); ``listen_start`` is ``perf_counter()`` just before that import
 (CLOCK_MONOTONIC, comparable across processes on Linux). Then answers one JSON line per command on stdin:
 
 - ``{"op": "rss"}`` -> ``{"rss": bytes}`` after a full garbage collection;
@@ -69,23 +70,25 @@ def main() -> None:
     address = token = None
     agent = None
     listen_start = time.perf_counter()
+    cpu_start = time.thread_time()
     if with_agent:
         import reload_agent
 
-        imported = time.perf_counter()
+        imported, cpu_imported = time.perf_counter(), time.thread_time()
         agent = reload_agent.listen("127.0.0.1:0", history=args.history, watch=args.watch)
         address, token = agent.address, agent.token
     elif args.bare:
         import bare_jsonrpc
 
-        imported = time.perf_counter()
+        imported, cpu_imported = time.perf_counter(), time.thread_time()
         address = bare_jsonrpc.start_in_thread()
     else:
-        imported = time.perf_counter()
-    done = time.perf_counter()
+        imported, cpu_imported = time.perf_counter(), time.thread_time()
+    done, cpu_done = time.perf_counter(), time.thread_time()
     print(json.dumps({"pid": os.getpid(), "address": address, "token": token, "import_ms": import_ms,
                       "package_import_ms": (imported - listen_start) * 1000, "listen_ms": (done - imported) * 1000,
-                      "listen_start": listen_start}), flush=True)
+                      "package_import_cpu_ms": (cpu_imported - cpu_start) * 1000,
+                      "listen_cpu_ms": (cpu_done - cpu_imported) * 1000, "listen_start": listen_start}), flush=True)
 
     for line in sys.stdin:
         request = json.loads(line)

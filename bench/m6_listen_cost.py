@@ -17,11 +17,12 @@ from hosts import connect, host, require_agent
 __all__ = ["run"]
 
 
-def _one(cfg: Config, *flags: str, name: str) -> tuple[float, float, float]:
+def _one(cfg: Config, *flags: str, name: str) -> tuple[float, float, float, float]:
     with host(cfg, *flags, name=name) as (_, info):
         with connect(info):
             answered = time.perf_counter()
-    return info["package_import_ms"], info["listen_ms"], (answered - info["listen_start"]) * 1000
+    return (info["package_import_ms"], info["listen_ms"], info["listen_cpu_ms"],
+            (answered - info["listen_start"]) * 1000)
 
 
 def run(cfg: Config) -> Measure:
@@ -32,24 +33,28 @@ def run(cfg: Config) -> Measure:
     samples: dict[str, list[float]] = {}
     for _ in range(rounds):
         for variant, flags in (("agent", ("--no-hook",)), ("bare", ("--bare",))):
-            for kind, value in zip(("import", "start", "total"), _one(cfg, *flags, name=variant)):
+            for kind, value in zip(("import", "start", "cpu", "total"), _one(cfg, *flags, name=variant)):
                 samples.setdefault(f"{variant} {kind}", []).append(value)
     labels = {
         "bare import": "bare: import the server module (asyncio)",
         "agent import": "agent: import reload_agent",
         "bare start": "bare: bind + start the server thread (main thread)",
-        "agent start": "agent: listen() (main thread)",
+        "agent start": "agent: listen() (main thread, wall)",
+        "bare cpu": "bare: bind + start, CPU time of the main thread",
+        "agent cpu": "agent: listen(), CPU time of the main thread",
         "bare total": "bare: from import until it answers",
         "agent total": "agent: from import until it answers initialize",
     }
-    for kind in ("import", "start", "total"):
+    for kind in ("import", "start", "cpu", "total"):
         measure.series.append(Series(labels[f"bare {kind}"], samples[f"bare {kind}"]))
         measure.series.append(Series(labels[f"agent {kind}"], samples[f"agent {kind}"], baseline=labels[f"bare {kind}"]))
     listen = measure.get(labels["agent start"]).median
-    both = listen + measure.get(labels["agent import"]).median
-    measure.checks.append(Check("listen() <= 5 ms on the main thread", f"{listen:.2f} ms (p50)", listen <= 5))
-    measure.checks.append(Check("import reload_agent + listen() <= 5 ms on the main thread", f"{both:.2f} ms (p50)",
-                                both <= 5))
-    measure.notes.append(f"{rounds} fresh processes per variant. The agent's time to answer is dominated by "
-                         "importing pygls/lsprotocol on the agent thread (see shared notes: ~0.5 s).")
+    cpu = measure.get(labels["agent cpu"]).median
+    measure.checks.append(Check("listen() <= 5 ms on the main thread (wall)", f"{listen:.2f} ms (p50)", listen <= 5))
+    measure.checks.append(Check("listen() <= 5 ms on the main thread (its CPU time)", f"{cpu:.2f} ms (p50)",
+                                cpu <= 5))
+    measure.notes.append(f"{rounds} fresh processes per variant, cold: nothing of the project imported before. "
+                         "listen() includes what it imports on the calling thread (the engine's import hook, the wire "
+                         "facts); wall time also includes waiting for the GIL while the agent thread starts. The "
+                         "time to answer is dominated by importing pygls/lsprotocol on the agent thread.")
     return measure
