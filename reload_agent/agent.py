@@ -289,7 +289,9 @@ class Agent:
             if self._pending_main is not None:
                 engine.record_main(self._pending_main)
         hub = transport.Hub(token=self.token, max_message_bytes=self._max_message_bytes)
-        context = server.AgentContext(engine, self._executor, hub, self._info, list(self._watch))
+        context = server.AgentContext(
+            engine, self._executor, hub, self._info, list(self._watch), sources_allowed=self.token is not None
+        )
         hub.session_factory = server.session_factory(context)
         unsubscribe = engine.subscribe(server.broadcaster(loop, hub))
         watcher = None

@@ -87,6 +87,8 @@ class AgentContext:
     #: ``{pid, python, argv, cwd, version}`` for the initialize result.
     info: dict[str, Any]
     watching: list[str]
+    #: Pushed source text is code a client sends us to run: only accepted by an agent that checks a token.
+    sources_allowed: bool = True
     started: float = dataclasses.field(default_factory=time.monotonic)
 
     def status(self) -> dict[str, Any]:
@@ -205,6 +207,14 @@ class AgentSession:
                     is_response=True,
                 )
             return  # unknown notifications are ignored, as LSP asks
+        if "id" in message and _is_lsp_notification(method):
+            # pygls would treat it as the notification and never answer: the client would wait forever.
+            self.connection.send(
+                error_message(message["id"], wire.ErrorCode.INVALID_REQUEST, f"{method} is a notification, not a request"),
+                msg_id=message["id"],
+                is_response=True,
+            )
+            return
         try:
             structured = self.protocol.structure_message(message)
         except JsonRpcException as exc:
@@ -253,6 +263,11 @@ class AgentSession:
         return {"modules": [m.to_json() for m in modules]}
 
     async def reload(self, **kwargs: Any) -> dict[str, Any]:
+        if kwargs.get("sources") and not self.context.sources_allowed:
+            raise AgentRpcError(
+                "'sources' runs code sent over the connection: refused by an agent started without a token",
+                wire.ErrorCode.UNAUTHORIZED,
+            )
         result = await self._apply(self.context.engine.reload, **kwargs)
         return result.to_json()
 
@@ -298,8 +313,9 @@ class AgentSession:
             return {"transactions": [r.to_json() for r in records]}
 
         @ls.feature(wire.METHOD_STATUS)
-        async def _status(params: Any) -> dict[str, Any]:
-            return await self._read(self.context.status)
+        def _status(params: Any) -> dict[str, Any]:
+            # On the loop, not a worker: it counts the connections, which only the loop may touch; and it is cheap.
+            return self.context.status()
 
         @ls.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
         async def _did_save(params: types.DidSaveTextDocumentParams) -> None:
@@ -333,7 +349,8 @@ class AgentSession:
         modules = await self._read(engine.modules_for_file, path)
         if not modules:
             return  # not loaded in this process: nothing to reload
-        sources = {m: text for m in modules} if text is not None else None
+        # Without a token, saved text is not trusted as code: the file on disk is reloaded instead.
+        sources = {m: text for m in modules} if text is not None and self.context.sources_allowed else None
         try:
             await self._apply(engine.reload, modules=tuple(modules), sources=sources)
         except AgentRpcError as exc:
@@ -385,6 +402,12 @@ class AgentSession:
         else:
             self._flagged.discard(uri)
         self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+
+def _is_lsp_notification(method: str | None) -> bool:
+    """True for LSP methods that are notifications (they have no response type)."""
+    entry = types.METHOD_TO_TYPES.get(method) if method else None
+    return entry is not None and entry[1] is None
 
 
 class _Params:

@@ -112,6 +112,8 @@ def decode_body(body: bytes, is_msgpack: bool) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise FrameError("a message must be an object (batches are not supported)", fatal=False)
     msg_id = message.get("id")
+    if isinstance(msg_id, bool) or not isinstance(msg_id, (str, int, type(None))):
+        raise FrameError('"id" must be a string or an integer', fatal=False)
     if message.get("jsonrpc") != "2.0":
         raise FrameError('"jsonrpc" must be "2.0"', fatal=False, msg_id=msg_id)
     if "method" in message and not isinstance(message["method"], str):

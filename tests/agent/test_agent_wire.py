@@ -16,7 +16,7 @@ from reload_agent_client.protocol import (
     ErrorCode,
 )
 from tests.support.agents import wait_for
-from tests.support.rawclient import RawClient, frame
+from tests.support.rawclient import frame
 
 
 def test_requests_before_initialize_are_refused_and_notifications_dropped(embedded, clients):
@@ -93,6 +93,12 @@ BAD_FRAMES = {
                     ErrorCode.PARSE_ERROR, False),
     "array body": (frame([1, 2]), ErrorCode.INVALID_REQUEST, False),
     "no jsonrpc": (frame({"id": 3, "method": METHOD_STATUS}), ErrorCode.INVALID_REQUEST, False),
+    "object id": (frame({"jsonrpc": "2.0", "id": {}, "method": METHOD_STATUS}), ErrorCode.INVALID_REQUEST, False),
+    "notification sent as request": (
+        frame({"jsonrpc": "2.0", "id": 4, "method": "textDocument/didSave", "params": {"textDocument": {"uri": "x"}}}),
+        ErrorCode.INVALID_REQUEST, False),
+    "bad lsp params": (frame({"jsonrpc": "2.0", "id": 5, "method": "workspace/executeCommand", "params": {"x": 1}}),
+                       ErrorCode.INVALID_PARAMS, False),
     "missing length": (b"Content-Type: x\r\n\r\n{}", ErrorCode.INVALID_REQUEST, True),
     "bad length": (b"Content-Length: -4\r\n\r\n{}", ErrorCode.INVALID_REQUEST, True),
     "not a header": (b"garbage\r\n\r\n", ErrorCode.INVALID_REQUEST, True),
@@ -214,11 +220,17 @@ def test_a_slow_reload_does_not_stall_other_connections(embedded, clients):
     assert quick < 0.5, f"status took {quick:.3f}s while a reload was running"
 
 
-def test_no_token_unix_agent_accepts_any_initialize(embedded, clients):
+def test_no_token_unix_agent_accepts_any_initialize_but_not_pushed_sources(embedded, clients):
     host = embedded(listen="unix:{workdir}/a.sock", token=False)
     assert host.token is None
-    client = RawClient(host.address)
-    try:
-        assert "result" in client.initialize(None)
-    finally:
-        client.close()
+    client = clients(host.address, None)
+    pushed = client.request(METHOD_RELOAD, {"modules": ["mod_a"], "sources": {"mod_a": "def value():\n    return 9\n"}})
+    assert pushed["error"]["code"] == ErrorCode.UNAUTHORIZED
+    assert "result" in client.request(METHOD_RELOAD, {"modules": ["mod_a"]})  # code on disk is fine
+
+
+def test_pushed_sources_are_reloaded_with_a_token(embedded, clients):
+    host = embedded()
+    client = clients(host.address, host.token)
+    result = client.request(METHOD_RELOAD, {"modules": ["mod_a"], "sources": {"mod_a": "def value():\n    return 9\n"}})
+    assert result["result"]["modules"][0]["patched"]["functions"] == ["value"]
