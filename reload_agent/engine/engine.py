@@ -72,6 +72,16 @@ def _sync_linecache(record: _sources.SourceRecord | None) -> None:
         linecache.cache[record.file] = (len(record.text), None, record.lines, record.file)
 
 
+def _call_hook(module: ModuleType, hook: str, phase: Phase, file: str, *args: Any) -> None:
+    """Call the module's ``hook`` if it defines one; whatever it raises fails the transaction in ``phase``."""
+    fn = module.__dict__.get(hook)
+    if callable(fn):
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a hook must not escape either
+            raise _from_exception(phase, module.__name__, exc, file) from None
+
+
 @dataclasses.dataclass
 class _Planned:
     name: str
@@ -256,12 +266,7 @@ class Engine:
             for p in planned:
                 results.append(self._apply(p, undo))
             for p in planned:
-                verify = p.module.__dict__.get("__reload_verify__")
-                if callable(verify):
-                    try:
-                        verify()
-                    except BaseException as exc:  # noqa: BLE001 - SystemExit from a hook must not escape
-                        raise _from_exception("verify", p.name, exc, p.plan.record.file) from None
+                _call_hook(p.module, "__reload_verify__", "verify", p.plan.record.file)
         except _Failure as failure:
             undo.undo(exact=True)
             for p in planned:
@@ -385,12 +390,7 @@ class Engine:
         file = plan.record.file
         ns = module.__dict__
         data: dict[str, Any] = {}
-        dispose = ns.get("__reload_dispose__")
-        if callable(dispose):
-            try:
-                dispose(data)
-            except BaseException as exc:  # noqa: BLE001
-                raise _from_exception("hook", name, exc, file) from None
+        _call_hook(module, "__reload_dispose__", "hook", file, data)
         snapshot = undo.namespace(ns)
         adopter = Adopter(module, snapshot, undo)
         before = set(sys.modules)
@@ -404,12 +404,7 @@ class Engine:
             added = {k: sys.modules[k] for k in set(sys.modules) - before if k in sys.modules}
             if added:
                 undo.new_modules(added)
-        accept = ns.get("__reload_accept__")
-        if callable(accept):
-            try:
-                accept(data)
-            except BaseException as exc:  # noqa: BLE001
-                raise _from_exception("hook", name, exc, file) from None
+        _call_hook(module, "__reload_accept__", "hook", file, data)
         return ModuleResult(
             name, "full", 0, adopter.functions, adopter.classes, adopter.replaced, reason=plan.reason
         )

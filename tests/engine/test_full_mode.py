@@ -153,7 +153,7 @@ def test_dataclass_field_added_is_replaced(mods, engine):
 
 
 def test_frozen_dataclass_method_patched_and_frozenness_kept(mods, engine):
-    m = mods.load("m_frozen", """
+    src = """
         import dataclasses
 
         @dataclasses.dataclass(frozen=True)
@@ -162,34 +162,17 @@ def test_frozen_dataclass_method_patched_and_frozenness_kept(mods, engine):
 
             def twice(self):
                 return self.a * 2
-    """)
+    """
+    m = mods.load("m_frozen", src)
     f = m.F(2)
     cls = m.F
-    mods.write("m_frozen", """
-        import dataclasses
-
-        @dataclasses.dataclass(frozen=True)
-        class F:
-            a: int
-
-            def twice(self):
-                return self.a * 20
-    """)
+    mods.write("m_frozen", src.replace("self.a * 2", "self.a * 20"))
     res = engine.reload(["m_frozen"], mode="full")
     assert res.modules[0].replaced == []
     assert m.F is cls and f.twice() == 40
     with pytest.raises(dataclasses.FrozenInstanceError):
         f.a = 3
-    mods.write("m_frozen", """
-        import dataclasses
-
-        @dataclasses.dataclass(frozen=False)
-        class F:
-            a: int
-
-            def twice(self):
-                return self.a * 20
-    """)
+    mods.write("m_frozen", src.replace("frozen=True", "frozen=False"))
     res = engine.reload(["m_frozen"])
     assert [r.name for r in res.modules[0].replaced] == ["F"]
 
@@ -272,7 +255,7 @@ def test_exception_class_identity_kept(mods, engine):
 
 
 def test_singledispatch_registrations_keep_working(mods, engine):
-    m = mods.load("m_sd", """
+    src = """
         import functools
 
         class Thing:
@@ -285,22 +268,10 @@ def test_singledispatch_registrations_keep_working(mods, engine):
         @describe.register(Thing)
         def _(x):
             return "thing v1"
-    """)
+    """
+    m = mods.load("m_sd", src)
     t = m.Thing()
-    mods.write("m_sd", """
-        import functools
-
-        class Thing:
-            pass
-
-        @functools.singledispatch
-        def describe(x):
-            return "object"
-
-        @describe.register(Thing)
-        def _(x):
-            return "thing v2"
-    """)
+    mods.write("m_sd", src.replace("thing v1", "thing v2"))
     engine.reload(["m_sd"], mode="full")
     assert m.describe(t) == "thing v2"
     assert m.describe(1) == "object"
@@ -352,7 +323,7 @@ def test_super_in_old_instances_after_full(mods, engine):
 
 
 def test_lru_cache_and_partial_found(mods, engine):
-    m = mods.load("m_wraps", """
+    src = """
         import functools
 
         @functools.lru_cache(maxsize=None)
@@ -363,86 +334,46 @@ def test_lru_cache_and_partial_found(mods, engine):
             return a - b
 
         p = functools.partial(base, 10)
-    """)
-    mods.write("m_wraps", """
-        import functools
-
-        @functools.lru_cache(maxsize=None)
-        def cached(x):
-            return x + 1
-
-        def base(a, b):
-            return a + b
-
-        p = functools.partial(base, 10)
-    """)
+    """
+    m = mods.load("m_wraps", src)
+    mods.write("m_wraps", src.replace("a - b", "a + b"))
     res = engine.reload(["m_wraps"])
     assert res.modules[0].mode == "patch"
     assert m.p(1) == 11
 
 
+REASSIGN = """
+def deco(fn):
+    def wrapper(*a):
+        return ("w", fn(*a))
+    return wrapper
+
+def f():
+    return {f}
+
+f = deco(f)
+
+def handler():
+    return "{h}"
+
+HANDLERS = {{"h": handler}}
+CACHE = globals().get("CACHE", {{}})
+{extra}
+"""
+
+
 def test_reassigned_decorator_and_registries_hold_kept_functions(mods, engine):
-    m = mods.load("m_reassign", """
-        def deco(fn):
-            def wrapper(*a):
-                return ("w", fn(*a))
-            return wrapper
-
-        def f():
-            return 1
-
-        f = deco(f)
-
-        def handler():
-            return "h1"
-
-        HANDLERS = {"h": handler}
-        CACHE = globals().get("CACHE", {})
-    """)
+    m = mods.load("m_reassign", REASSIGN.format(f=1, h="h1", extra=""))
     f_old = m.f
     handler = m.handler
     m.CACHE["kept"] = True
-    mods.write("m_reassign", """
-        def deco(fn):
-            def wrapper(*a):
-                return ("w", fn(*a))
-            return wrapper
-
-        def f():
-            return 2
-
-        f = deco(f)
-
-        def handler():
-            return "h2"
-
-        HANDLERS = {"h": handler}
-        CACHE = globals().get("CACHE", {})
-        EXTRA = 1
-    """)
+    mods.write("m_reassign", REASSIGN.format(f=2, h="h2", extra="EXTRA = 1"))
     res = engine.reload(["m_reassign"])
     assert res.modules[0].mode == "full"
     assert m.f is f_old and f_old() == ("w", 2)
     assert m.HANDLERS["h"] is handler and handler() == "h2"
     assert m.CACHE == {"kept": True}
     # the registry holds the kept object, so a later body-only edit reaches it too
-    mods.write("m_reassign", """
-        def deco(fn):
-            def wrapper(*a):
-                return ("w", fn(*a))
-            return wrapper
-
-        def f():
-            return 2
-
-        f = deco(f)
-
-        def handler():
-            return "h3"
-
-        HANDLERS = {"h": handler}
-        CACHE = globals().get("CACHE", {})
-        EXTRA = 1
-    """)
+    mods.write("m_reassign", REASSIGN.format(f=2, h="h3", extra="EXTRA = 1"))
     assert engine.reload(["m_reassign"]).modules[0].mode == "patch"
     assert m.HANDLERS["h"]() == "h3"
