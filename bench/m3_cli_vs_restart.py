@@ -135,7 +135,7 @@ def run(cfg: Config) -> Measure:
     require_agent()
     _cli()
     modules = cfg.pick(300, 30)
-    rounds = cfg.pick(16, 3)
+    rounds = cfg.pick(16, 2)
     state_every = 3
     state = cfg.pick(2.0, 0.2)
     measure = Measure("3", f"reload-agent-cli reload end to end vs restarting the app ({modules} modules)",

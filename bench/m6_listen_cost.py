@@ -27,7 +27,7 @@ def _one(cfg: Config, *flags: str, name: str) -> tuple[float, float, float, floa
 
 def run(cfg: Config) -> Measure:
     require_agent()
-    rounds = cfg.pick(12, 2)
+    rounds = cfg.pick(12, 1)
     measure = Measure("6", "Cost of reload_agent.listen() on the host's main thread, and time until the agent answers",
                       ".venv/bin/python bench/run.py --only 6")
     samples: dict[str, list[float]] = {}

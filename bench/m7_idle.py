@@ -20,7 +20,7 @@ __all__ = ["run"]
 
 def run(cfg: Config) -> Measure:
     require_agent()
-    seconds = cfg.pick(10, 2)
+    seconds = cfg.pick(10, 1)
     measure = Measure("7", f"Idle cost over {seconds} s without watch: CPU time and wake-ups",
                       ".venv/bin/python bench/run.py --only 7")
     with contextlib.ExitStack() as stack:

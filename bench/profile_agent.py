@@ -1,9 +1,9 @@
 """Profile what limits a measure, with py-spy (from .bench-venv) sampling a real process.
 
-    .venv/bin/python bench/profile.py roundtrip   # the agent answering status requests (measure 9)
-    .venv/bin/python bench/profile.py patch       # patch reloads, one function of a 5,000-line module (measure 1)
-    .venv/bin/python bench/profile.py patch5      # patch reloads, five functions of a 5,000-line module (measure 1)
-    .venv/bin/python bench/profile.py full        # agent full reloads (measure 2)
+    .venv/bin/python bench/profile_agent.py roundtrip   # the agent answering status requests (measure 9)
+    .venv/bin/python bench/profile_agent.py patch       # patch reloads, one function of a 5,000-line module (measure 1)
+    .venv/bin/python bench/profile_agent.py patch5      # patch reloads, five functions of a 5,000-line module (measure 1)
+    .venv/bin/python bench/profile_agent.py full        # agent full reloads (measure 2)
 
 Prints the functions with the most samples, by own time and including callees
 (collapsed stacks, so a recursive frame counts once per sample).
