@@ -112,24 +112,27 @@ class Engine:
         match = re.compile(fnmatch.translate(pattern)).match if pattern else None
         out = []
         versions = self._versions
-        known = self._known
         for name, module in list(sys.modules.items()):
             if module is None or (match is not None and not match(name)):
                 continue
             raw = getattr(module, "__file__", None)
             file = raw if isinstance(raw, str) else None
-            cached = known.get(name)
-            if cached is not None and cached[0] == id(module) and cached[1] == file:
-                reloadable = cached[2]
-            else:
-                reloadable = file is not None and source_file(module) is not None and reload_blocker(module) is None
-                known[name] = (id(module), file, reloadable)
+            reloadable = self._reloadable(name, module, file)
             is_stale = reloadable and _sources.is_stale(name, file)  # type: ignore[arg-type]
             if stale and not is_stale:
                 continue
             out.append(ModuleInfo(name, file, is_stale, versions.get(name, 0), reloadable))
         out.sort(key=lambda m: m.name)
         return out
+
+    def _reloadable(self, name: str, module: ModuleType, file: str | None) -> bool:
+        """Has ``module`` Python source to reload? Cached per module object: list_modules stays cheap."""
+        cached = self._known.get(name)
+        if cached is not None and cached[0] == id(module) and cached[1] == file:
+            return cached[2]
+        reloadable = file is not None and source_file(module) is not None and reload_blocker(module) is None
+        self._known[name] = (id(module), file, reloadable)
+        return reloadable
 
     def modules_for_file(self, path: str) -> list[str]:
         """Loaded modules whose source file is ``path`` (realpath match; ``pkg/__init__.py`` -> ``pkg``)."""
@@ -144,8 +147,8 @@ class Engine:
         out = []
         for name in names:
             module = sys.modules.get(name)
-            file = source_file(module) if module is not None else None
-            if file is not None and reload_blocker(module) is None and _sources.is_stale(name, file):  # type: ignore[arg-type]
+            file = getattr(module, "__file__", None) if module is not None else None
+            if isinstance(file, str) and self._reloadable(name, module, file) and _sources.is_stale(name, file):  # type: ignore[arg-type]
                 out.append(name)
         return sorted(out)
 
