@@ -44,9 +44,7 @@ __all__ = [
     "Child",
     "spawn",
     "stop",
-    "wait_until",
     "agent_env",
-    "rss_bytes",
     "cpu_seconds",
     "context_switches",
 ]
@@ -305,16 +303,6 @@ def stop(child: Child) -> None:
             pass
 
 
-def wait_until(predicate: Any, timeout: float, interval: float = 0.001) -> bool:
-    """Poll ``predicate`` until true or ``timeout``; used only where no event exists."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
-
-
 def agent_env(runtime_dir: str | os.PathLike[str], **extra: str) -> dict[str, str]:
     """Environment for a child agent: private runtime dir, project importable, quiet."""
     env = dict(os.environ)
@@ -325,14 +313,6 @@ def agent_env(runtime_dir: str | os.PathLike[str], **extra: str) -> dict[str, st
     env["PYTHONPATH"] = os.pathsep.join([str(BENCH), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.update(extra)
     return env
-
-
-def rss_bytes(pid: int | str = "self") -> int:
-    """Resident set size of a process, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("VmRSS not found")
 
 
 def cpu_seconds(pid: int) -> float:
