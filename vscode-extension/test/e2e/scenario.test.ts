@@ -26,7 +26,7 @@ after(async () => {
   await agent?.stop();
 });
 
-test('save reloads; a syntax error shows on its line and changes nothing; palette rollback; reconnect; CLI reloads show', { timeout: 240000 }, async () => {
+test('save reloads; a syntax error shows on its line and changes nothing; palette rollback; reconnect; CLI reloads show; status bar opens history', { timeout: 240000 }, async () => {
   assert.ok(agent && vscode);
   const ui = vscode;
   let app = agent;
@@ -86,5 +86,11 @@ test('save reloads; a syntax error shows on its line and changes nothing; palett
     assert.equal(cli.status, 0, `${cli.stdout}${cli.stderr}`);
     assert.equal(await app.ask(), 'from the cli');
     await ui.statusItem(/app\.views patched [\d.]+ m?s/).waitFor();
+  });
+
+  await ui.step('clicking the status bar item shows the history', async () => {
+    await ui.statusItem(/app\.views patched/).click();
+    await ui.quickPickRow(/#1 reload app\.views/).waitFor();
+    await ui.page.keyboard.press('Escape');
   });
 });
