@@ -19,14 +19,19 @@ pathlib.Path("where.txt").write_text(threading.current_thread().name)
 """
 
 
-def run_snippet(tmp_path: Path, code: str, timeout: float = 60) -> dict:
-    """Run ``code`` in a fresh interpreter (agents are per process) and return the JSON it prints last."""
+def run_python(tmp_path: Path, code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (agents are per process) with a private runtime dir."""
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700, exist_ok=True)
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=host_env(tmp_path, runtime),
-        capture_output=True, text=True, timeout=timeout,
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=host_env(tmp_path, runtime, env),
+        capture_output=True, text=True, timeout=60,
     )
+
+
+def run_snippet(tmp_path: Path, code: str) -> dict:
+    """Run ``code`` (see :func:`run_python`) and return the JSON it prints last."""
+    proc = run_python(tmp_path, code)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -138,36 +143,20 @@ def test_reloaded_code_raising_system_exit_does_not_take_the_host_down(embedded,
     assert host.proc.poll() is None
 
 
-def test_non_loopback_bind_warns_about_the_risk(tmp_path):
-    runtime = tmp_path / "run"
-    runtime.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-c", "import reload_agent; reload_agent.listen('0.0.0.0:0').stop()"],
-        cwd=tmp_path, env=host_env(tmp_path, runtime), capture_output=True, text=True, timeout=60,
-    )
+@pytest.mark.parametrize(("call", "warning"), [
+    ("reload_agent.listen('0.0.0.0:0')", "non-loopback address 0.0.0.0"),
+    ("reload_agent.listen(token=False)", "without a token"),
+])
+def test_risky_settings_warn_on_stderr(tmp_path, call, warning):
+    proc = run_python(tmp_path, f"import reload_agent; {call}.stop()")
     assert proc.returncode == 0, proc.stderr
-    assert "non-loopback" in proc.stderr and "arbitrary code" in proc.stderr
-
-
-def test_tcp_without_token_warns(tmp_path):
-    runtime = tmp_path / "run"
-    runtime.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-c", "import reload_agent; a = reload_agent.listen(token=False); assert a.token is None; a.stop()"],
-        cwd=tmp_path, env=host_env(tmp_path, runtime), capture_output=True, text=True, timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "without a token" in proc.stderr
+    assert warning in proc.stderr and "code in this process" in proc.stderr
 
 
 def test_env_listen_and_token_are_honoured(tmp_path):
-    runtime = tmp_path / "run"
-    runtime.mkdir()
-    env = host_env(tmp_path, runtime, {"RELOAD_AGENT_LISTEN": f"unix:{tmp_path}/e.sock", "RELOAD_AGENT_TOKEN": "s3"})
-    proc = subprocess.run(
-        [sys.executable, "-c", "import reload_agent; a = reload_agent.listen(); print(a.address, a.token); a.stop()"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
-    )
+    env = {"RELOAD_AGENT_LISTEN": f"unix:{tmp_path}/e.sock", "RELOAD_AGENT_TOKEN": "s3"}
+    proc = run_python(tmp_path, "import reload_agent; a = reload_agent.listen(); print(a.address, a.token); a.stop()",
+                      env)
     assert proc.stdout.split() == [f"unix:{tmp_path}/e.sock", "s3"], proc.stderr
 
 
