@@ -11,9 +11,9 @@ Patch is possible when only function bodies changed (or lines moved):
   only that function is compiled (inside stubs of its classes, so qualname, name
   mangling and the ``__class__`` cell come out right) and functions below it are
   just moved with ``code.replace(co_firstlineno=...)``;
-- general path: both texts are parsed with every function body blanked out; equal
-  dumps mean only bodies changed; the whole text is compiled once and the live
-  functions get the code of the same qualname.
+- general path: the whole new text is compiled once; its module code must have the
+  same *shape* as the old one (see ``codeutil.code_shape``: everything but function
+  bodies and line numbers), then each live function gets the code of its qualname.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class PatchPlan:
     #: qualnames whose code really changed (not only moved), for the result
     functions: list[str]
     record: SourceRecord
+    #: True when only the edited function was compiled (the fast path)
     fast: bool
 
 

@@ -30,7 +30,6 @@ __all__ = [
     "SourceRecord",
     "StatKey",
     "install_import_hook",
-    "import_hook_installed",
     "record_for",
     "set_record",
     "forget",
@@ -178,10 +177,6 @@ def install_import_hook() -> None:
             _hook = _CapturingFinder()
             sys.meta_path.insert(0, _hook)
     observe_loaded()
-
-
-def import_hook_installed() -> bool:
-    return _hook is not None and _hook in sys.meta_path
 
 
 def observe_loaded() -> None:

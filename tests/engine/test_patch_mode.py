@@ -430,3 +430,19 @@ def test_importlib_reload_keeps_record_in_step(mods, engine):
     mods.write("m_imprel", "def f():\n    return 3\n")
     res = engine.reload(["m_imprel"])
     assert res.modules[0].mode == "patch" and m.f() == 3
+
+
+def test_one_function_edit_takes_the_fast_path_several_take_the_general_one(mods):
+    from reload_agent.engine import sources
+    from reload_agent.engine.plan import PatchPlan, plan_module
+
+    src = "def a():\n    return 1\n\n\nclass K:\n    def b(self):\n        return 1\n"
+    m = mods.load("m_paths", src)
+    record = sources.loaded_source("m_paths", m)
+    one = plan_module(m, record, src.replace("return 1\n\n\n", "return 2\n\n\n"), stat=None, digest=None, mode="auto")
+    assert isinstance(one, PatchPlan) and one.fast and one.functions == ["a"]
+    method = plan_module(m, record, src.replace("        return 1", "        x = 1\n        return x"),
+                         stat=None, digest=None, mode="auto")
+    assert isinstance(method, PatchPlan) and method.fast and method.functions == ["K.b"]
+    both = plan_module(m, record, src.replace("return 1", "return 3"), stat=None, digest=None, mode="auto")
+    assert isinstance(both, PatchPlan) and not both.fast and sorted(both.functions) == ["K.b", "a"]
