@@ -186,6 +186,12 @@ def machine_facts() -> dict[str, Any]:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
         ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "reload_agent", "client"], cwd=ROOT, capture_output=True,
+            text=True, timeout=10,
+        ).stdout.strip()
+        if dirty:
+            commit += " + uncommitted changes to the product"
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
     return {
