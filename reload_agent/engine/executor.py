@@ -16,11 +16,13 @@ loop runs them between its callbacks.
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # asyncio costs ~20 ms to import; the launcher must not pay it
+    import asyncio
 
 __all__ = ["Executor", "ThreadExecutor", "MainThreadExecutor", "LoopExecutor", "make_executor", "APPLY_THREAD_NAME"]
 
@@ -128,7 +130,7 @@ class MainThreadExecutor:
 class LoopExecutor:
     """Jobs run on an asyncio loop (``loop.call_soon_threadsafe``), between its other callbacks."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: "asyncio.AbstractEventLoop") -> None:
         self._loop = loop
         self._closed = False
 
@@ -143,9 +145,9 @@ class LoopExecutor:
         self._closed = True
 
 
-def make_executor(apply: str | asyncio.AbstractEventLoop) -> ThreadExecutor | MainThreadExecutor | LoopExecutor:
+def make_executor(apply: "str | asyncio.AbstractEventLoop") -> ThreadExecutor | MainThreadExecutor | LoopExecutor:
     """``"thread"``, ``"main"`` or an asyncio loop -> the matching executor."""
-    if isinstance(apply, asyncio.AbstractEventLoop):
+    if not isinstance(apply, str) and callable(getattr(apply, "call_soon_threadsafe", None)):
         return LoopExecutor(apply)
     if apply == "thread":
         return ThreadExecutor()

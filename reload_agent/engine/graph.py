@@ -12,7 +12,6 @@ cycles grouped together and reported.
 
 from __future__ import annotations
 
-import ast
 import sys
 from types import ModuleType
 from typing import Iterable
@@ -24,6 +23,8 @@ __all__ = ["imports_in", "ImportGraph"]
 
 def imports_in(text: str, name: str, package: str | None) -> set[str]:
     """Absolute names of every module ``text`` may import (whether loaded or not)."""
+    import ast  # here, not at the top: the launcher imports the engine before the program starts
+
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
