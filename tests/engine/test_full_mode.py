@@ -377,3 +377,37 @@ def test_reassigned_decorator_and_registries_hold_kept_functions(mods, engine):
     mods.write("m_reassign", REASSIGN.format(f=2, h="h3", extra="EXTRA = 1"))
     assert engine.reload(["m_reassign"]).modules[0].mode == "patch"
     assert m.HANDLERS["h"]() == "h3"
+
+
+def test_module_level_annotations_star_import_and_del(mods, engine):
+    mods.write("m_star_src", "STAR_A = 1\nSTAR_B = 2\n__all__ = ['STAR_A', 'STAR_B']\n")
+    src = """
+        from __future__ import annotations
+        from m_star_src import *
+
+        LIMIT: int = 1
+        temp = 5
+        del temp
+
+        if __name__ == "m_annot":
+            WHERE = "imported"
+    """
+    m = mods.load("m_annot", src)
+    mods.write("m_annot", src.replace("LIMIT: int = 1", "LIMIT: int = 2"))
+    res = engine.reload(["m_annot"])
+    assert res.modules[0].mode == "full"
+    assert m.LIMIT == 2 and m.__annotations__ == {"LIMIT": "int"}
+    assert m.STAR_A == 1 and m.WHERE == "imported" and not hasattr(m, "temp")
+
+
+def test_history_records_and_limit(mods, engine):
+    src = "def f():\n    return 1\n"
+    mods.load("m_hist", src)
+    for n in range(2, 5):
+        mods.write("m_hist", src.replace("1", str(n)))
+        engine.reload(["m_hist"])
+    records = engine.history(limit=2)
+    assert [r.id for r in records] == [3, 2]
+    data = records[0].to_json()
+    assert data["kind"] == "reload" and data["ok"] is True and data["modules"] == ["m_hist"]
+    assert data["rolledBack"] is False and data["time"].endswith("+00:00") and data["durationMs"] >= 0
