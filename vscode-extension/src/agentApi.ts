@@ -13,7 +13,6 @@ import {
   METHOD_LIST_MODULES,
   METHOD_RELOAD,
   METHOD_ROLLBACK,
-  METHOD_STATUS,
   NOTIFY_DID_RELOAD,
   NOTIFY_DID_ROLLBACK,
   type ModuleInfo,
@@ -103,10 +102,6 @@ export class AgentApi {
 
   async history(limit?: number): Promise<TransactionRecord[]> {
     return (await this.call<{ transactions: TransactionRecord[] }>(METHOD_HISTORY, limit === undefined ? {} : { limit })).transactions;
-  }
-
-  status(): Promise<Record<string, unknown>> {
-    return this.call(METHOD_STATUS, {});
   }
 
   onDidReload(handler: (params: ReloadNotification) => void): Disposable {

@@ -60,10 +60,11 @@ export interface ConnectionHooks {
 export class AgentConnection implements vscode.Disposable {
   private client: AgentLanguageClient | undefined;
   private apiValue: AgentApi | undefined;
-  private identityValue: AgentIdentity | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<boolean> | undefined;
   private disposed = false;
+  /** Bumped by every connect: an attempt that finds it changed was overtaken by a newer one and backs out. */
+  private generation = 0;
   /** The last connection error logged, so a retry loop against a dead address logs it once. */
   private lastError: string | undefined;
 
@@ -74,14 +75,6 @@ export class AgentConnection implements vscode.Disposable {
 
   get api(): AgentApi | undefined {
     return this.apiValue;
-  }
-
-  get identity(): AgentIdentity | undefined {
-    return this.identityValue;
-  }
-
-  get languageClient(): LanguageClient | undefined {
-    return this.client;
   }
 
   /** Connects to `target`, replacing any current connection. Resolves to false (and logs) on failure. */
@@ -98,6 +91,8 @@ export class AgentConnection implements vscode.Disposable {
   }
 
   private async replace(target: Target): Promise<boolean> {
+    const generation = ++this.generation;
+    const current = (): boolean => generation === this.generation && !this.disposed;
     await this.closeClient();
     this.hooks.stateChanged({ state: 'connecting' });
     let socket: net.Socket;
@@ -105,6 +100,9 @@ export class AgentConnection implements vscode.Disposable {
       // Opened here, not inside the client: a refused connection is then a quiet retry, not a client error popup.
       socket = await openSocket(parseAddress(target.address), CONNECT_TIMEOUT_MS);
     } catch (err) {
+      if (!current()) {
+        return false;
+      }
       this.logOnce(`cannot connect to the agent at ${target.address}: ${err instanceof Error ? err.message : String(err)}`);
       this.lost(true);
       return false;
@@ -128,6 +126,10 @@ export class AgentConnection implements vscode.Disposable {
         didSave: (document, next) => this.hooks.didSave(document, next),
       },
     };
+    if (!current()) {
+      socket.destroy();
+      return false;
+    }
     const client = new AgentLanguageClient('reloadAgent', 'Reload Agent', async () => ({ reader: socket, writer: socket }), options);
     this.client = client;
     client.onDidChangeState((e) => {
@@ -139,6 +141,9 @@ export class AgentConnection implements vscode.Disposable {
     try {
       await client.start();
     } catch (err) {
+      if (!current()) {
+        return false;
+      }
       const code = (err as { code?: unknown }).code;
       this.logOnce(`the agent at ${target.address} refused the connection: ${err instanceof Error ? err.message : String(err)}`);
       if (this.client === client) {
@@ -150,15 +155,17 @@ export class AgentConnection implements vscode.Disposable {
       this.lost(code !== ErrorCode.UNAUTHORIZED);
       return false;
     }
-    const result = client.initializeResult as { reloadAgent?: AgentIdentity } | undefined;
-    this.identityValue = result?.reloadAgent;
+    if (!current()) {
+      return false;
+    }
+    const identity = (client.initializeResult as { reloadAgent?: AgentIdentity } | undefined)?.reloadAgent;
     this.apiValue = new AgentApi({
       sendRequest: (method, params) => client.sendRequest(method, params),
       onNotification: (method, handler) => client.onNotification(method, handler),
     });
     this.lastError = undefined;
-    const pid = this.identityValue?.pid ?? target.agent?.pid ?? 0;
-    this.log.info(`connected to agent pid ${pid} at ${target.address}${this.identityValue ? ` (${this.identityValue.argv.join(' ')})` : ''}`);
+    const pid = identity?.pid ?? target.agent?.pid ?? 0;
+    this.log.info(`connected to agent pid ${pid} at ${target.address}${identity ? ` (${identity.argv.join(' ')})` : ''}`);
     this.hooks.connected(this.apiValue, client);
     this.hooks.stateChanged({ state: 'connected', pid, address: target.address });
     return true;
@@ -187,7 +194,6 @@ export class AgentConnection implements vscode.Disposable {
   /** Forgets the connection; with `retry`, looks for an agent again shortly. */
   private lost(retry: boolean): void {
     this.apiValue = undefined;
-    this.identityValue = undefined;
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
@@ -216,7 +222,6 @@ export class AgentConnection implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     this.apiValue = undefined;
-    this.identityValue = undefined;
     if (client !== undefined && client.state !== State.Stopped) {
       await client.stop(2000).catch(() => undefined);
     }
