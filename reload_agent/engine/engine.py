@@ -18,6 +18,8 @@ import time
 from types import ModuleType
 from typing import Any, Callable, Mapping, Sequence
 
+from reload_agent_client.protocol import MODES
+
 from . import sources as _sources
 from .graph import ImportGraph
 from .history import Entry, History, now_iso
@@ -38,7 +40,6 @@ from .undo import UndoLog
 
 __all__ = ["Engine"]
 
-_MODES = ("auto", "patch", "full")
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _MAIN_REFUSAL = "__main__ (the launched script) can only be patched in place, re-running it would start the program again"
 
@@ -190,6 +191,8 @@ class Engine:
     ) -> ReloadResult:
         """Reload the selected modules as one transaction; raises ReloadError (the process is as before)."""
         started = time.perf_counter()
+        modules = [modules] if isinstance(modules, str) else modules
+        files = [files] if isinstance(files, str) else files
         notice: tuple[str, dict[str, Any]] | None = None
         try:
             with self._lock:
@@ -236,8 +239,8 @@ class Engine:
     ) -> ReloadResult:
         names: list[str] = list(modules)
         try:
-            if mode not in _MODES:
-                raise _refusal("resolve", None, "ValueError", f"unknown mode {mode!r} (expected one of {', '.join(_MODES)})")
+            if mode not in MODES:
+                raise _refusal("resolve", None, "ValueError", f"unknown mode {mode!r} (expected one of {', '.join(MODES)})")
             names, cycles, importers = self._resolve(modules, files, stale, dependents, sources)
             if not names:
                 return ReloadResult(0, [], (time.perf_counter() - started) * 1000, dry_run=dry_run)

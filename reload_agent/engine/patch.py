@@ -254,7 +254,6 @@ class Adopter:
         return old
 
 
-
 class _BindingNamespace(MutableMapping[str, Any]):
     """Module-level code's locals during a full reload (``exec(code, module.__dict__, this)``).
 
