@@ -37,7 +37,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from reload_agent_client import protocol as wire
 
 from .engine.results import ReloadError, RollbackError
-from .transport import Connection, Hub, error_message
+from .transport import Connection, Hub
 
 __all__ = ["AgentContext", "AgentRpcError", "AgentSession", "session_factory", "broadcaster", "quiet_pygls_logging"]
 
@@ -199,31 +199,22 @@ class AgentSession:
 
     def handle(self, message: dict[str, Any]) -> None:
         method = message.get("method")
+        is_request = "id" in message
         if method is not None and not self.protocol.knows(method):
-            if "id" in message:
-                self.connection.send(
-                    error_message(message["id"], wire.ErrorCode.METHOD_NOT_FOUND, f"unknown method {method!r}"),
-                    msg_id=message["id"],
-                    is_response=True,
-                )
-            return  # unknown notifications are ignored, as LSP asks
-        if "id" in message and _is_lsp_notification(method):
+            if is_request:  # unknown notifications are ignored, as LSP asks
+                self.connection.send_error(message["id"], wire.ErrorCode.METHOD_NOT_FOUND, f"unknown method {method!r}")
+            return
+        if is_request and _is_lsp_notification(method):
             # pygls would treat it as the notification and never answer: the client would wait forever.
-            self.connection.send(
-                error_message(message["id"], wire.ErrorCode.INVALID_REQUEST, f"{method} is a notification, not a request"),
-                msg_id=message["id"],
-                is_response=True,
+            self.connection.send_error(
+                message["id"], wire.ErrorCode.INVALID_REQUEST, f"{method} is a notification, not a request"
             )
             return
         try:
             structured = self.protocol.structure_message(message)
         except JsonRpcException as exc:
-            if "id" in message:
-                self.connection.send(
-                    error_message(message["id"], exc.code, f"invalid message: {exc.__cause__ or exc}"),
-                    msg_id=message["id"],
-                    is_response=True,
-                )
+            if is_request:
+                self.connection.send_error(message["id"], exc.code, f"invalid message: {exc.__cause__ or exc}")
             return
         self.protocol.handle_message(structured)
 

@@ -132,12 +132,9 @@ def encode_frame(message: Any, *, msgpack: bool, default: Callable[[Any], Any] |
     return f"Content-Length: {len(body)}\r\nContent-Type: {content_type}\r\n\r\n".encode("ascii") + body
 
 
-def error_message(msg_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
-    """A JSON-RPC error response."""
-    error: dict[str, Any] = {"code": int(code), "message": message}
-    if data is not None:
-        error["data"] = data
-    return {"jsonrpc": "2.0", "id": msg_id, "error": error}
+def error_message(msg_id: Any, code: int, message: str) -> dict[str, Any]:
+    """A JSON-RPC error response (errors with ``data`` come from pygls's own path)."""
+    return {"jsonrpc": "2.0", "id": msg_id, "error": {"code": int(code), "message": message}}
 
 
 class AuthGate:
@@ -232,6 +229,10 @@ class Connection:
         if transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
             self.close()
 
+    def send_error(self, msg_id: Any, code: int, message: str) -> None:
+        """Answer request ``msg_id`` with a JSON-RPC error."""
+        self.send(error_message(msg_id, code, message), msg_id=msg_id, is_response=True)
+
     def close(self) -> None:
         if not self.is_closed:
             self.is_closed = True
@@ -272,12 +273,12 @@ class Hub:
             server = await asyncio.start_server(self._on_client, sock=sock, limit=MAX_HEADER_BYTES)
         self._servers.append(server)
 
-    def broadcast(self, message: dict[str, Any], default: Callable[[Any], Any] | None = None) -> None:
+    def broadcast(self, message: dict[str, Any]) -> None:
         """Send a notification to every authenticated client."""
         for conn in list(self.connections):
             if conn.authenticated:
                 try:
-                    conn.send(message, default=default)
+                    conn.send(message)
                 except Exception:
                     log.debug("broadcast to %s failed", conn.peer, exc_info=True)
                     conn.close()
@@ -343,6 +344,7 @@ class Hub:
                 frame = await read_frame(reader, self._max)
                 if frame is None:
                     return
+                conn.msgpack = frame[1]  # even an undecodable body is answered in the encoding it claimed
                 message = decode_body(*frame)
             except FrameError as exc:
                 conn.send(error_message(exc.msg_id, exc.code, exc.message))
@@ -358,5 +360,10 @@ class Hub:
                 return
             if action == AuthGate.PASS:
                 conn.authenticated = gate.authenticated
-                session.handle(message)
+                try:
+                    session.handle(message)
+                except Exception as exc:  # a bug of ours: answer it, keep the connection
+                    log.debug("handling %s failed", message.get("method"), exc_info=True)
+                    if "id" in message:
+                        conn.send_error(message["id"], ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
 
