@@ -14,33 +14,38 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .connection import Client, Notification, connect  # noqa: E402  (after __version__, which they import)
-from .errors import (  # noqa: E402
-    AuthError,
-    ClientError,
-    ConnectError,
-    NothingToRollback,
-    ProtocolError,
-    ReloadFailed,
-    RemoteError,
-    RequestTimeout,
-)
-from .selection import SelectionError, Target, select_agents  # noqa: E402
+# Names resolve on first use, so `reload-agent-cli --help` does not pay for the
+# client machinery it never touches.
+_EXPORTS = {
+    "Client": "connection",
+    "Notification": "connection",
+    "connect": "connection",
+    "select_agents": "selection",
+    "Target": "selection",
+    "SelectionError": "selection",
+    "ClientError": "errors",
+    "ConnectError": "errors",
+    "AuthError": "errors",
+    "ProtocolError": "errors",
+    "RequestTimeout": "errors",
+    "RemoteError": "errors",
+    "ReloadFailed": "errors",
+    "NothingToRollback": "errors",
+}
 
-__all__ = [
-    "__version__",
-    "Client",
-    "Notification",
-    "connect",
-    "select_agents",
-    "Target",
-    "ClientError",
-    "ConnectError",
-    "AuthError",
-    "ProtocolError",
-    "RequestTimeout",
-    "RemoteError",
-    "ReloadFailed",
-    "NothingToRollback",
-    "SelectionError",
-]
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

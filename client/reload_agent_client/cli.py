@@ -13,23 +13,20 @@ True
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .connection import DEFAULT_TIMEOUT, Client, connect
-from .errors import ClientError
-from .outcome import Outcome, UsageError, error_outcome
+from .connection import DEFAULT_TIMEOUT
+from .errors import UsageError
 from .protocol import MODES
-from .selection import SelectionError, Target, select_agents
 
-__all__ = ["main", "build_parser", "ENV_WIRE"]
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
-#: Set to ``json`` to make the CLI speak JSON instead of msgpack on the wire (debugging).
-ENV_WIRE = "RELOAD_AGENT_CLIENT_WIRE"
+__all__ = ["main", "build_parser"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,102 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# -- commands that talk to one agent --------------------------------------------------
-
-
-def _cmd_list(client: Client, args: argparse.Namespace) -> Outcome:
-    from .render import format_modules
-
-    modules = client.list_modules(args.pattern, stale=args.stale)
-    return Outcome(0, {"modules": modules}, format_modules(modules))
-
-
-def _cmd_reload(client: Client, args: argparse.Namespace) -> Outcome:
-    from .reloading import reload_command
-
-    return reload_command(client, args)
-
-
-def _cmd_rollback(client: Client, args: argparse.Namespace) -> Outcome:
-    from .render import format_rollback
-
-    result = client.rollback(args.module, transaction=args.transaction)
-    return Outcome(0, result, format_rollback(result))
-
-
-def _cmd_history(client: Client, args: argparse.Namespace) -> Outcome:
-    from .render import format_history
-
-    transactions = client.history(args.limit)
-    return Outcome(0, {"transactions": transactions}, format_history(transactions))
-
-
-def _cmd_status(client: Client, args: argparse.Namespace) -> Outcome:
-    from .render import format_status
-
-    status = client.status()
-    return Outcome(0, status, format_status(status))
-
-
-_AGENT_COMMANDS: dict[str, Callable[[Client, argparse.Namespace], Outcome]] = {
-    "list": _cmd_list,
-    "reload": _cmd_reload,
-    "rollback": _cmd_rollback,
-    "history": _cmd_history,
-    "status": _cmd_status,
-}
-
-
-def _cmd_agents(args: argparse.Namespace) -> Outcome:
-    from .discovery import live_agents
-    from .render import format_agents
-
-    agents = [{k: v for k, v in a.to_json().items() if k != "token"} for a in live_agents()]
-    return Outcome(0, {"agents": agents}, format_agents(agents))
-
-
-# -- running and reporting ------------------------------------------------------------
-
-
-def _wire_json() -> bool:
-    return os.environ.get(ENV_WIRE, "").lower() == "json"
-
-
-def _run_one(target: Target, args: argparse.Namespace) -> Outcome:
-    try:
-        with connect(target.address, target.token, args.timeout, json=_wire_json()) as client:
-            return _AGENT_COMMANDS[args.command](client, args)
-    except ClientError as exc:
-        return error_outcome(exc, target)
-
-
-def _emit(outcome: Outcome, json_mode: bool) -> int:
-    if json_mode:
-        print(json.dumps(outcome.doc, indent=2, ensure_ascii=False))
-    elif outcome.text:
-        print(outcome.text, file=sys.stderr if outcome.failed else sys.stdout)
-    return outcome.code
-
-
-def _run_targets(targets: list[Target], args: argparse.Namespace) -> int:
-    results = [(t, _run_one(t, args)) for t in targets]
-    if not args.all_:
-        return _emit(results[0][1], args.json_)
-    code = max(o.code for _, o in results)
-    if args.json_:
-        entries = []
-        for target, outcome in results:
-            key = "error" if outcome.failed else "result"
-            body = outcome.doc.get("error") if outcome.failed else outcome.doc
-            entries.append({"pid": target.pid, "address": target.address, key: body})
-        print(json.dumps({"agents": entries}, indent=2, ensure_ascii=False))
-        return code
-    for target, outcome in results:
-        print(f"== {target.label} ==")
-        _emit(outcome, False)
-    return code
-
-
 def _validate(args: argparse.Namespace) -> None:
     if args.command == "reload" and not (args.modules or args.file or args.stale):
         raise UsageError("reload-agent-cli reload: name at least one MODULE, --file PATH or --stale")
@@ -221,20 +122,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             raise UsageError("reload-agent-cli: a COMMAND is required")
         _validate(args)
-        if args.command == "agents":
-            return _emit(_cmd_agents(args), args.json_)
-        targets = select_agents(args.connect, args.token, args.pid, args.all_)
-        if args.command == "lsp":
-            from .bridge import run_bridge
+    except UsageError as exc:
+        from .commands import report_error
 
-            return run_bridge(targets[0], timeout=args.timeout)
-        if args.command == "watch":
-            from .watching import run_watch
+        return report_error(exc, "--json" in argv)
+    # Only now the machinery: `--help` and usage errors never pay for it.
+    from .commands import run
 
-            return run_watch(targets, args)
-        return _run_targets(targets, args)
-    except (UsageError, SelectionError) as exc:
-        return _emit(error_outcome(exc), "--json" in argv)
+    try:
+        return run(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -19,12 +19,11 @@ Example (needs a running agent)::
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import __version__
 from .errors import (
@@ -54,8 +53,7 @@ DEFAULT_TIMEOUT = 10.0
 _MAX_QUEUED_NOTIFICATIONS = 1000
 
 
-@dataclasses.dataclass(frozen=True)
-class Notification:
+class Notification(NamedTuple):
     """A notification the agent sent, e.g. ``reloadAgent/didReload``."""
 
     method: str

@@ -18,6 +18,7 @@ from .protocol import ErrorCode
 
 __all__ = [
     "ClientError",
+    "UsageError",
     "ConnectError",
     "ProtocolError",
     "RequestTimeout",
@@ -31,6 +32,10 @@ __all__ = [
 
 class ClientError(Exception):
     """Base of every error the client raises."""
+
+
+class UsageError(ClientError):
+    """The command line is wrong (``reload-agent-cli`` exit code 2)."""
 
 
 class ConnectError(ClientError):

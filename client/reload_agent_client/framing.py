@@ -17,10 +17,9 @@ True
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ProtocolError
 from .protocol import CONTENT_TYPE_MSGPACK, DEFAULT_MAX_MESSAGE_BYTES, MAX_HEADER_BYTES
@@ -30,8 +29,7 @@ __all__ = ["Frame", "FrameReader", "encode_frame", "encode_body", "frame_bytes",
 _READ_SIZE = 65536
 
 
-@dataclasses.dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
     """One framed message: its body bytes and the declared content type (``None`` = JSON)."""
 
     body: bytes

@@ -14,21 +14,17 @@ from typing import Any
 
 from .errors import (
     AuthError,
-    ClientError,
     ConnectError,
     NothingToRollback,
     ProtocolError,
     ReloadFailed,
     RemoteError,
     RequestTimeout,
+    UsageError,
 )
 from .selection import SelectionError, Target
 
-__all__ = ["Outcome", "UsageError", "error_document", "error_outcome"]
-
-
-class UsageError(ClientError):
-    """The command line is wrong (exit code 2)."""
+__all__ = ["Outcome", "error_document", "error_outcome"]
 
 
 @dataclasses.dataclass(frozen=True)

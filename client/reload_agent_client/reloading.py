@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .connection import Client
-from .errors import ClientError, ReloadFailed
-from .outcome import Outcome, UsageError
+from .errors import ClientError, ReloadFailed, UsageError
+from .outcome import Outcome
 from .protocol import ErrorCode
 from .render import format_failure, format_reload, read_source_line
 

@@ -32,15 +32,25 @@ def test_the_library_does_not_import_pygls_even_when_used():
     assert proc.stdout.strip() == "[]", proc.stderr
 
 
+def _best_of(argv: list[str], runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=True, timeout=30, env=os.environ.copy())
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
 def test_console_script_help_is_fast():
     script = Path(sys.executable).with_name("reload-agent-cli")
     assert script.exists(), "install the package (pip install -e .) so the console script exists"
-    timings = []
+    # Interleaved with a bare interpreter start, so a machine busy with other
+    # test suites slows both sides alike and the difference stays meaningful.
+    cli = bare = float("inf")
     for _ in range(5):
-        started = time.perf_counter()
-        subprocess.run([str(script), "--help"], capture_output=True, check=True, timeout=30, env=os.environ.copy())
-        timings.append(time.perf_counter() - started)
-    best = min(timings)
-    print(f"reload-agent-cli --help: best {best * 1000:.0f} ms of {len(timings)} runs")
-    # Measured ~60 ms here; the bound is generous so a loaded CI machine does not flake.
-    assert best < 0.3, f"reload-agent-cli --help took {best * 1000:.0f} ms"
+        cli = min(cli, _best_of([str(script), "--help"], 1))
+        bare = min(bare, _best_of([sys.executable, "-c", "pass"], 1))
+    print(f"reload-agent-cli --help: best {cli * 1000:.0f} ms; bare interpreter {bare * 1000:.0f} ms")
+    # Measured 55-95 ms (30-70 ms over a bare interpreter) on a 2-core VM with load average 10.
+    assert cli - bare < 0.15, f"the CLI's own imports took {(cli - bare) * 1000:.0f} ms"
+    assert cli < 1.0
