@@ -69,5 +69,15 @@ demo: install
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# Long reliability runs (issue 8; docs/security.md). fuzz: minutes of hostile frames against one
+# agent, a JSON summary on stdout (FUZZ_MINUTES, default 8). soak: 10,000 connect/disconnect cycles,
+# a 20-client load run 25 rounds long, and 3,000 fuzz examples.
+fuzz: install
+	$(BIN)/python tests/reliability/fuzz_long.py --minutes $(or $(FUZZ_MINUTES),8)
+
+soak: install
+	RELIABILITY_CYCLES=10000 RELIABILITY_LOAD_ROUNDS=25 RELIABILITY_FUZZ_EXAMPLES=3000 \
+	  $(BIN)/python -m pytest --timeout=1800 tests/reliability/test_load.py tests/reliability/test_fuzz_protocol.py
+
 clean:
 	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/out $(EXT)/dist $(EXT)/.e2e $(EXT)/*.vsix .pytest_cache
