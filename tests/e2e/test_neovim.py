@@ -82,6 +82,19 @@ class Nvim:
     def command(self, command: str) -> None:
         self.request("nvim_command", command)
 
+    def quit(self, timeout: float = 10.0) -> None:
+        """`:qa!` (nvim then stops its language servers), killing nvim if it does not exit in time."""
+        try:
+            self.proc.stdin.write(msgpack.packb([2, "nvim_command", ["qa!"]]))
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait(timeout=10)
+
 
 # Counts publishDiagnostics messages (the test's own hook, not part of the user's config).
 COUNT_DIAGNOSTICS = """
@@ -131,11 +144,11 @@ def nvim(app: App, tmp_path: Path) -> Iterator[Nvim]:
         [NVIM, "--embed", "--headless", "-n", "-i", "NONE", "-u", str(init)],
         cwd=app.root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
+    editor = Nvim(proc)
     try:
-        yield Nvim(proc)
+        yield editor
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
+        editor.quit()
 
 
 def save_lines(nvim: Nvim, lines: list[str]) -> None:
