@@ -177,3 +177,23 @@ def test_a_dropped_connection_is_a_connect_error(peer_factory):
     with pytest.raises(ConnectError, match="closed the connection"):
         client.status()
     client.close()
+
+
+def test_cli_timeout_is_exit_2_with_kind_timeout(peer_factory, capsys):
+    import json
+
+    from reload_agent_client import cli
+
+    release = threading.Event()
+
+    def script(conn, receive):
+        answer_initialize(conn, receive)
+        receive()
+        release.wait(10)
+
+    peer = peer_factory(script)
+    started = time.monotonic()
+    code = cli.main(["--connect", peer.address, "--token", "t", "--timeout", "0.5", "--json", "status"])
+    release.set()
+    assert code == 2 and time.monotonic() - started < 5
+    assert json.loads(capsys.readouterr().out)["error"]["data"]["kind"] == "timeout"
