@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { LAUNCH_COMMAND } from '../../src/format';
 import { pythonExecutable, startAgent, type RunningAgent } from '../support/agentProcess';
 import { viewsSaying, VIEWS_V1 } from '../support/sampleApp';
 import { appSays, Workbench } from '../support/workbench';
@@ -69,6 +70,11 @@ test('save reloads; a syntax error shows on its line and changes nothing; palett
     const oldPid = app.info.pid;
     await app.stop();
     await ui.statusItem('Reload Agent: disconnected').waitFor();
+    // Asking to connect now says no agent runs, and offers the launcher command.
+    await ui.runCommand('Reload Agent: Connect');
+    const toast = ui.toast('No reload agent is running');
+    await toast.getByRole('button', { name: 'Copy Command' }).click();
+    assert.equal(await ui.page.evaluate('navigator.clipboard.readText()'), LAUNCH_COMMAND);
     // The broken text is still on disk (rollback restores the process, not files): fix it before restarting.
     fs.writeFileSync(views, VIEWS_V1);
     app = agent = await startAgent({ restart: app });

@@ -35,6 +35,7 @@ export class Workbench {
         executablePath: CHROMIUM,
         headless: true,
         viewport: { width: 1400, height: 900 },
+        permissions: ['clipboard-read', 'clipboard-write'],
         args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       });
       const page = browser.pages()[0] ?? (await browser.newPage());
@@ -106,6 +107,11 @@ export class Workbench {
 
   quickPickRow(text: string | RegExp): ReturnType<Page['locator']> {
     return this.page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  }
+
+  /** The notification toast containing `text`. */
+  toast(text: string | RegExp): ReturnType<Page['locator']> {
+    return this.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
   }
 
   /** The Problems view's entry mentioning `text`, with the view opened. */
