@@ -82,7 +82,10 @@ def parse_address(address: str) -> tuple[int, Any]:
 
 
 class Client:
-    """One initialized connection to an agent. Use :func:`connect` to make one."""
+    """One initialized connection to an agent. Use :func:`connect` to make one.
+
+    Not thread-safe: give each thread its own client (connections are cheap).
+    """
 
     def __init__(self, sock: socket.socket, *, json: bool = False, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._sock = sock

@@ -94,6 +94,12 @@ def test_rollback_restores_behaviour_and_nothing_left_is_exit_1(app: App):
     assert proc.stdout.startswith("rolled back transaction 1: app.views -> version 0")
     assert app.get() == "hello v1"
 
+    app.write("app/views.py", views_source("'v3'"))
+    assert app.cli("reload", "app.views").returncode == 0
+    proc = app.cli("rollback", "app.views")
+    assert proc.returncode == 0, proc.stderr
+    assert app.get() == "hello v1"
+
     proc = app.cli("rollback")
     assert proc.returncode == 1 and proc.stderr.startswith("nothing to roll back")
     doc = json_doc(app.cli("rollback", "--json"))

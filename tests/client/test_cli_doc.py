@@ -7,6 +7,7 @@ file checks the page still shows those.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -76,3 +77,13 @@ def test_the_long_running_commands_shown_are_the_tested_ones():
     text = DOC.read_text()
     assert f"reload-agent-cli {' '.join(WATCH_ARGS)}" in text
     assert 'cmd = { "reload-agent-cli", "lsp" }' in blocks("lua")[0]
+
+
+def test_global_options_before_and_after_as_the_page_says(app: App):
+    assert "`reload-agent-cli --json reload app.views` and\n`reload-agent-cli reload app.views --json`" in DOC.read_text()
+    app.write("app/views.py", views_source("'placement'"))
+    before = app.cli("--json", "reload", "app.views")
+    after = app.cli("reload", "app.views", "--json")
+    assert before.returncode == after.returncode == 0
+    first, second = json.loads(before.stdout), json.loads(after.stdout)
+    assert set(first) == set(second) and second["transaction"] == first["transaction"] + 1

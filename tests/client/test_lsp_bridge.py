@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import subprocess
 import threading
@@ -49,15 +50,22 @@ class ScriptedEditor:
                 return message
 
 
-@pytest.fixture
-def editor(app: App) -> Iterator[ScriptedEditor]:
-    proc = subprocess.Popen([*CLI, "lsp"], cwd=app.root, env=app.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+@contextlib.contextmanager
+def bridge(app: App, *args: str) -> Iterator[ScriptedEditor]:
+    proc = subprocess.Popen([*CLI, "lsp", *args], cwd=app.root, env=app.env(), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
     try:
         yield ScriptedEditor(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def editor(app: App) -> Iterator[ScriptedEditor]:
+    with bridge(app) as scripted:
+        yield scripted
 
 
 def diagnostics_for(uri: str):
@@ -116,3 +124,12 @@ def test_bridge_without_an_agent_says_so_and_exits_2(tmp_path: Path):
     proc = subprocess.run([*CLI, "lsp"], env=host_env(tmp_path, tmp_path / "run"), input=b"", capture_output=True,
                           timeout=30)
     assert proc.returncode == 2 and b"no running agent found" in proc.stderr
+
+
+def test_bridge_to_a_chosen_pid(app: App):
+    # docs/cli.md: `{ "reload-agent-cli", "lsp", "--pid", "1234" }` when several agents run.
+    with bridge(app, "--pid", str(app.host.pid)) as scripted:
+        init = scripted.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+        assert init["result"]["reloadAgent"]["pid"] == app.host.pid
+        scripted.proc.stdin.close()
+        assert scripted.proc.wait(timeout=10) == 0
