@@ -132,9 +132,15 @@ class UndoLog:
         return step.before
 
     def new_modules(self, added: dict[str, ModuleType]) -> None:
-        """``sys.modules`` entries the transaction imported for the first time: removed on undo."""
+        """``sys.modules`` entries the transaction imported for the first time: removed if it fails.
+
+        A later rollback leaves them loaded: other code may have imported them since, and
+        removing them would make the next import create a second copy.
+        """
 
         def restore(exact: bool) -> None:
+            if not exact:
+                return
             for name, module in added.items():
                 if sys.modules.get(name) is module:
                     del sys.modules[name]
