@@ -47,8 +47,13 @@ log = logging.getLogger("reload_agent")
 
 #: Loop passes an accepted socket needs to reach its handler (accept task, transport, protocol, handler).
 _ACCEPT_SETTLE_PASSES = 5
-#: A client that stops reading while we keep writing (broadcasts) is cut off past this.
-MAX_WRITE_BUFFER = 64 * 1024 * 1024
+#: Largest message before a successful ``initialize``: whoever can reach the port must not be able to park
+#: megabytes in the host by announcing a big body. An editor's ``initialize`` is a few kilobytes.
+MAX_UNAUTHENTICATED_BYTES = 256 * 1024
+#: Requests of one client being worked on at once; past it the agent stops reading that client (TCP back-pressure).
+MAX_IN_FLIGHT = 32
+#: A client that stops reading while we keep writing (replies in flight, broadcasts) is cut off past this.
+MAX_WRITE_BUFFER = 32 * 1024 * 1024
 
 
 class FrameError(Exception):
@@ -188,7 +193,9 @@ class Connection:
     """One client: writes frames, remembers which encoding each request came in.
 
     Replies go back in the encoding of their request; notifications the agent
-    starts use the encoding of the client's latest message.
+    starts use the encoding of the client's latest message. It also counts the
+    requests in flight, so the reader can stop taking new ones from a client
+    that sends faster than it reads (:meth:`wait_for_room`).
     """
 
     def __init__(self, writer: asyncio.StreamWriter, peer: str):
@@ -196,6 +203,8 @@ class Connection:
         self.peer = peer
         self.msgpack = False
         self._request_encoding: dict[Any, bool] = {}
+        self._in_flight = 0
+        self._answered = asyncio.Event()
         self.is_closed = False
         #: Set once the client passed the auth gate; only those get broadcasts.
         self.authenticated = False
@@ -204,6 +213,17 @@ class Connection:
         self.msgpack = is_msgpack
         if "id" in message and "method" in message:
             self._request_encoding[_key(message["id"])] = is_msgpack
+            self._in_flight += 1
+
+    async def wait_for_room(self) -> None:
+        """Return once this client may send another request: few enough in flight, replies flowing out."""
+        while self._in_flight >= MAX_IN_FLIGHT and not self.is_closed:
+            self._answered.clear()
+            await self._answered.wait()
+        try:
+            await self._writer.drain()  # waits while the peer is not reading what we already wrote
+        except ConnectionError:
+            self.close()
 
     def send(self, message: Any, *, msg_id: Any = None, is_response: bool = False,
              default: Callable[[Any], Any] | None = None) -> None:
@@ -213,6 +233,8 @@ class Connection:
         use_msgpack = self.msgpack
         if is_response:
             use_msgpack = self._request_encoding.pop(_key(msg_id), self.msgpack)
+            self._in_flight = max(self._in_flight - 1, 0)
+            self._answered.set()
         try:
             data = encode_frame(message, msgpack=use_msgpack, default=default)
         except Exception as exc:
@@ -236,6 +258,7 @@ class Connection:
     def close(self) -> None:
         if not self.is_closed:
             self.is_closed = True
+            self._answered.set()
             self._writer.close()
 
     async def drain_and_close(self) -> None:
@@ -340,8 +363,10 @@ class Hub:
     async def _read_loop(self, reader: asyncio.StreamReader, conn: Connection, gate: AuthGate,
                          session: Session) -> None:
         while not conn.is_closed:
+            await conn.wait_for_room()
             try:
-                frame = await read_frame(reader, self._max)
+                frame = await read_frame(reader, self._max if gate.authenticated else
+                                         min(self._max, MAX_UNAUTHENTICATED_BYTES))
                 if frame is None:
                     return
                 conn.msgpack = frame[1]  # even an undecodable body is answered in the encoding it claimed

@@ -87,6 +87,29 @@ def test_oversized_message_closes_only_that_connection(embedded, clients):
     assert "result" in small.request(METHOD_STATUS, {"pad": "x" * 3000})
 
 
+def test_before_initialize_only_small_messages_are_read(embedded, clients):
+    host = embedded()
+    stranger = clients(host.address, initialize=False)
+    stranger.send_bytes(b"Content-Length: %d\r\n\r\n" % (1024 * 1024))
+    error = stranger.read_message()
+    assert error["error"]["code"] == ErrorCode.INVALID_REQUEST and "262144" in error["error"]["message"]
+    stranger.expect_closed()
+
+
+def test_a_client_that_sends_without_reading_is_held_back_not_buffered(embedded, clients):
+    host = embedded()
+    flooder = clients(host.address, host.token)
+    flooder.sock.settimeout(2)
+    burst = frame({"jsonrpc": "2.0", "id": 1, "method": "reloadAgent/listModules", "params": {}}) * 200
+    sent = 0
+    with pytest.raises(TimeoutError):  # the agent stops reading: sendall blocks once the socket buffers fill
+        for _ in range(500):
+            flooder.sock.sendall(burst)
+            sent += 200
+    assert sent < 100_000
+    assert clients(host.address, host.token).request(METHOD_STATUS)["result"]["pid"] == host.pid
+
+
 BAD_FRAMES = {
     "bad json": (b"Content-Length: 5\r\n\r\n{nope", ErrorCode.PARSE_ERROR, False),
     "bad msgpack": (b"Content-Length: 1\r\nContent-Type: " + CONTENT_TYPE_MSGPACK.encode() + b"\r\n\r\n\xc1",
