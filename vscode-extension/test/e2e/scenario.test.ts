@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { LAUNCH_COMMAND } from '../../src/format';
-import { pythonExecutable, startAgent, type RunningAgent } from '../support/agentProcess';
+import { pythonExecutable, startAgent, waitFor, type RunningAgent } from '../support/agentProcess';
 import { viewsSaying, VIEWS_V1 } from '../support/sampleApp';
 import { appSays, Workbench } from '../support/workbench';
 
@@ -74,7 +74,8 @@ test('save reloads; a syntax error shows on its line and changes nothing; palett
     await ui.runCommand('Reload Agent: Connect');
     const toast = ui.toast('No reload agent is running');
     await toast.getByRole('button', { name: 'Copy Command' }).click();
-    assert.equal(await ui.page.evaluate('navigator.clipboard.readText()'), LAUNCH_COMMAND);
+    // The button's clipboard write travels extension host -> browser asynchronously: wait for it to land.
+    await waitFor('the launcher command on the clipboard', async () => ((await ui.page.evaluate('navigator.clipboard.readText()')) === LAUNCH_COMMAND ? true : undefined));
     // The broken text is still on disk (rollback restores the process, not files): fix it before restarting.
     fs.writeFileSync(views, VIEWS_V1);
     app = agent = await startAgent({ restart: app });
