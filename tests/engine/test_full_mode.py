@@ -410,3 +410,44 @@ def test_history_records_and_limit(mods, engine):
     data = records[0].to_json()
     assert data["kind"] == "reload" and data["ok"] is True and data["modules"] == ["m_hist"]
     assert data["rolledBack"] is False and data["time"].endswith("+00:00") and data["durationMs"] >= 0
+
+
+def test_namedtuple_abc_generic_and_own_metaclass_kept(mods, engine):
+    src = """
+        import abc
+        import typing
+
+        T = typing.TypeVar("T")
+
+        class Meta(type):
+            def tag(cls):
+                return "meta1"
+
+        class WithMeta(metaclass=Meta):
+            pass
+
+        class P(typing.NamedTuple):
+            x: int
+            y: int = 0
+
+            def norm(self):
+                return self.x + self.y
+
+        class Base(abc.ABC):
+            @abc.abstractmethod
+            def run(self): ...
+
+        class Impl(Base, typing.Generic[T]):
+            def run(self):
+                return "run1"
+    """
+    m = mods.load("m_kinds", src)
+    p, impl, cls_p, cls_impl, meta = m.P(1, 2), m.Impl(), m.P, m.Impl, m.Meta
+    mods.write("m_kinds", src.replace("meta1", "meta2").replace("self.x + self.y", "self.x * 10 + self.y")
+               .replace("run1", "run2") + "\n        VERSION = 2\n")
+    res = engine.reload(["m_kinds"])
+    (mod,) = res.modules
+    assert mod.mode == "full" and mod.replaced == []
+    assert m.P is cls_p and m.Impl is cls_impl and m.Meta is meta
+    assert p.norm() == 12 and impl.run() == "run2" and m.WithMeta.tag() == "meta2"
+    assert isinstance(impl, m.Base) and m.P(3)._replace(y=1) == (3, 1)
