@@ -32,9 +32,12 @@ class Editor:
     def __init__(self) -> None:
         self.client = LanguageClient("test-editor", "1")
         self.diagnostics: asyncio.Queue[types.PublishDiagnosticsParams] = asyncio.Queue()
+        #: Every URI diagnostics were published for, in order.
+        self.published: list[str] = []
 
         @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def _on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
+            self.published.append(params.uri)
             self.diagnostics.put_nowait(params)
 
     async def next_diagnostics(self, uri: str, timeout: float = 10.0) -> list[types.Diagnostic]:
@@ -113,7 +116,7 @@ async def test_did_save_of_a_file_not_loaded_does_nothing(embedded):
         editor.save(host.workdir / "other.py")
         editor.save(host.workdir / "mod_a.py")  # loaded: reloads, and its diagnostics mark the end
         assert await editor.next_diagnostics(from_fs_path(str(host.workdir / "mod_a.py"))) == []
-        assert editor.diagnostics.empty()
+        assert editor.published == [from_fs_path(str(host.workdir / "mod_a.py"))]
         history = await editor.client.protocol.send_request_async(METHOD_HISTORY, {})
         # (pygls's client hands custom results over as namedtuples)
         assert [list(t.modules) for t in history.transactions] == [["mod_a"]]
