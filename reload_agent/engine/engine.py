@@ -402,6 +402,8 @@ class Engine:
         before = set(sys.modules)
         try:
             exec(plan.code, ns, adopter.namespace())
+            if adopter.error is not None:
+                raise adopter.error  # the module's own try/except swallowed a failed pairing
             adopter.finish()
         except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt from module code too
             phase: Phase = "patch" if exc is adopter.error else "execute"
