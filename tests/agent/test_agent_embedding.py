@@ -160,3 +160,26 @@ def test_env_listen_and_token_are_honoured(tmp_path):
     assert proc.stdout.split() == [f"unix:{tmp_path}/e.sock", "s3"], proc.stderr
 
 
+
+
+def test_a_socket_file_left_by_a_dead_agent_is_replaced_but_a_live_one_is_not(tmp_path):
+    path = tmp_path / "agent.sock"
+    report = run_snippet(tmp_path, f"""
+        import json, socket, reload_agent
+        dead = socket.socket(socket.AF_UNIX)
+        dead.bind("{path}")
+        dead.close()  # the file stays, nobody listens: what a killed agent leaves behind
+        agent = reload_agent.listen("unix:{path}", token=False)
+        try:
+            from reload_agent.agent import Agent, parse_addresses
+            try:
+                Agent(parse_addresses("unix:{path}"), None).start()
+                second = "started"
+            except OSError as exc:
+                second = str(exc)
+        finally:
+            agent.stop()
+        print(json.dumps({{"address": agent.address, "second": second}}))
+    """)
+    assert report["address"] == f"unix:{path}"
+    assert "another process is listening" in report["second"]
