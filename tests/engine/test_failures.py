@@ -215,3 +215,33 @@ def test_unknown_module_file_and_unreloadable(mods, engine, tmp_path):
     with pytest.raises(ReloadError) as info:
         engine.reload(["json"], mode="sideways")
     assert info.value.phase == "resolve"
+
+
+@pytest.mark.parametrize("swallow", [False, True])
+def test_pairing_failure_is_a_patch_phase_failure(mods, engine, swallow):
+    src = textwrap.dedent("""
+        class Meta(type):
+            def __setattr__(cls, key, value):
+                if key == "locked":
+                    raise AttributeError("locked is read-only")
+                super().__setattr__(key, value)
+
+        try:
+            class C(metaclass=Meta):
+                locked = 1
+
+                def m(self):
+                    return 1
+        except AttributeError:
+            if not SWALLOW:
+                raise
+    """)
+    m = mods.load("m_pairfail", f"SWALLOW = {swallow}\n" + src)
+    before = _state(m)
+    code = m.C.m.__code__
+    mods.write("m_pairfail", f"SWALLOW = {swallow}\n" + src.replace("locked = 1", "locked = 2").replace("return 1", "return 2"))
+    with pytest.raises(ReloadError) as info:
+        engine.reload(["m_pairfail"])
+    assert info.value.phase == "patch" and "read-only" in info.value.exception.message
+    _assert_same_namespace(m, before)
+    assert m.C.m.__code__ is code and m.C.locked == 1
