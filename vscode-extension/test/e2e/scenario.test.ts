@@ -60,8 +60,7 @@ test('save reloads; a syntax error shows on its line and changes nothing; palett
   await ui.step('rollback from the command palette', async () => {
     await ui.runCommand('Reload Agent: Rollback');
     // The quick pick of undoable transactions, newest first.
-    await ui.quickPickRow(/#\d+ reload app\.views/).waitFor();
-    await ui.page.keyboard.press('Enter');
+    await ui.pick(/#\d+ reload app\.views/);
     await appSays(app, 'hello');
     await ui.statusItem(/app\.views rolled back #\d+/).waitFor();
   });

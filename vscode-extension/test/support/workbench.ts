@@ -101,7 +101,12 @@ export class Workbench {
     await this.page.keyboard.press('F1');
     await this.page.locator('.quick-input-widget').waitFor();
     await this.page.keyboard.insertText(title);
-    await this.quickPickRow(title).waitFor();
+    await this.pick(title);
+  }
+
+  /** Presses Enter once the highlighted quick pick row matches `text` (the filter has caught up with typing). */
+  async pick(text: string | RegExp): Promise<void> {
+    await this.page.locator('.quick-input-list .monaco-list-row.focused', { hasText: text }).waitFor();
     await this.page.keyboard.press('Enter');
   }
 
