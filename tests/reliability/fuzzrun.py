@@ -53,6 +53,7 @@ class FuzzTarget:
             self.monitor.request(method, params)
         for _ in range(3):
             self.run(Case(b"", None, "warm-up"), authenticate=True)
+        self.sent.clear()
         self.baseline = self.resources()
         self.baseline_threads = self.probe.get("snapshot")["threads"]
 

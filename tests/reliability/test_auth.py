@@ -57,8 +57,13 @@ def test_missing_or_wrong_tokens_are_refused_and_the_connection_closed(idle: Age
         {"token": token},  # right secret, wrong place
     ]:
         refused(idle, params)
-    with session(idle.address, idle.token) as client:  # and the right one still works
-        assert call(client, protocol.METHOD_STATUS)["pid"] == idle.pid
+    with RawClient(idle.address) as client:  # the right one still works, and is never echoed back
+        answers = [client.initialize(token)]
+        answers += [client.request(m, {}) for m in (
+            protocol.METHOD_STATUS, protocol.METHOD_LIST_MODULES, protocol.METHOD_HISTORY)]
+        assert answers[1]["result"]["pid"] == idle.pid
+        assert all("result" in a for a in answers), answers
+        assert token not in json.dumps(answers)
 
 
 def test_nothing_but_initialize_gets_through_before_it(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ and the agent still answers.
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 import threading
 from collections.abc import Iterator
@@ -117,6 +118,7 @@ def __reload_verify__():
 ''', "", ("verify",)),
 }
 FIVE = [f"fm5_{i}" for i in range(1, 6)]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def module_name(fault: str) -> str:
@@ -325,3 +327,31 @@ def test_the_snapshot_sees_a_successful_reload_and_its_rollback(fault_host: Agen
         assert changed["modules"][name]["behaviour"] != before["modules"][name]["behaviour"]
         call(wire, protocol.METHOD_ROLLBACK, {"transaction": result["transaction"]})
     assert_unchanged(before, snapshot(probe, [name]))
+
+
+def test_the_agent_never_reloads_its_own_code(tmp_path: Path) -> None:
+    """Found by the long fuzz run: the agent's package changed on disk while it ran, a fuzzed
+    ``stale: true`` reload re-ran the agent's own modules inside it, and it stopped answering.
+    ``--stale`` after upgrading a dependency would do the same. The agent's code (and the
+    libraries it runs on) must not be selectable, by name or as stale."""
+    copy = tmp_path / "site"
+    for package in ("reload_agent", "client/reload_agent_client"):
+        shutil.copytree(ROOT / package, copy / Path(package).name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "fm_self.py").write_text('def probe():\n    return "v0"\n')
+    with launch_host(tmp_path, "fault_host.py", [str(app), "fm_self"], env={"PYTHONPATH": str(copy)}) as host:
+        with session(host.address, host.token) as wire:
+            listed = call(wire, protocol.METHOD_LIST_MODULES, {"pattern": "reload_agent*"})["modules"]
+            assert {m["file"].startswith(str(copy)) for m in listed if m["file"]} == {True}, "copy not in use"
+            own = {m["name"] for m in listed if m["reloadable"]}
+            assert not own, f"the agent's own modules are reloadable: {sorted(own)}"
+            reply = wire.request(protocol.METHOD_RELOAD, {"modules": ["reload_agent.transport"]})
+            assert reply.get("error", {}).get("data", {}).get("phase") == "resolve", reply
+            # Now the agent's files change on disk, as with an upgrade or a git pull.
+            for path in (copy / "reload_agent").rglob("*.py"):
+                path.write_text(path.read_text() + "\n# changed on disk\n")
+            result = call(wire, protocol.METHOD_RELOAD, {"stale": True})
+            assert not [m for m in result["modules"] if m["name"].startswith("reload_agent")], result
+            assert call(wire, protocol.METHOD_STATUS)["pid"] == host.pid

@@ -41,6 +41,9 @@ def test_hostile_frames_never_kill_or_hang_the_agent(target: FuzzTarget, case, a
 
 def test_after_fuzzing_nothing_leaked(target: FuzzTarget) -> None:
     """Runs after the fuzz test (same module-scoped host): fds, threads, memory, host errors."""
+    if not target.sent:
+        pytest.skip("meaningful only after test_hostile_frames_never_kill_or_hang_the_agent")
+    assert target.answered > 0, "no well-framed request among the examples: the strategies are broken"
     target.check_health(rss_growth_kb=64 * 1024)
 
 

@@ -85,8 +85,11 @@ def test_stalled_clients_do_not_block_others(host: AgentHost, tmp_path: Path) ->
     assert probe.get("snapshot", mods="hc_mod")["modules"]["hc_mod"]["behaviour"] == repr("v1")
 
 
-def flood_without_reading(host: AgentHost, requests: int, method: str) -> tuple[int, str]:
-    """Send ``requests`` copies of one request and never read a reply. Returns (sent, how it ended)."""
+def flood_without_reading(host: AgentHost, requests: int, method: str) -> tuple[RawClient, int, str]:
+    """Send ``requests`` copies of one request and never read a reply.
+
+    Returns the still-open client (the caller closes it: a client that stays connected but
+    never reads is the point), how many requests went out, and how the sending ended."""
     client = RawClient(host.address)
     assert "result" in client.initialize(host.token)
     client.sock.settimeout(PROMPT_S)
@@ -100,9 +103,7 @@ def flood_without_reading(host: AgentHost, requests: int, method: str) -> tuple[
         ended = "the agent stopped reading (back-pressure)"
     except OSError as exc:
         ended = f"the agent closed the connection ({exc.strerror})"
-    # Left open on purpose (closed by the test): a client that is still there but never reads.
-    host.__dict__.setdefault("_floods", []).append(client)
-    return sent, ended
+    return client, sent, ended
 
 
 class RssPeak:
@@ -128,17 +129,12 @@ class RssPeak:
         return (self.peak - self.base) / 1024
 
 
-def _close_floods(host: AgentHost) -> None:
-    for client in host.__dict__.pop("_floods", []):
-        client.close()
-
-
 def test_a_client_that_never_reads_cannot_grow_memory_without_bound(host: AgentHost) -> None:
     """40,000 module listings (~45 KB each) requested and never read: the agent must stop reading,
     cut the client off, or drop work, but not hold gigabytes for it."""
     rss = RssPeak(host.pid)
+    flood, sent, ended = flood_without_reading(host, 40_000, protocol.METHOD_LIST_MODULES)
     try:
-        sent, ended = flood_without_reading(host, 40_000, protocol.METHOD_LIST_MODULES)
         # Until the agent has worked through what it accepted (a status request queued behind the
         # flood gets its answer), the peak must stay under the bound; over it, fail at once.
         with RawClient(host.address) as client:
@@ -157,17 +153,17 @@ def test_a_client_that_never_reads_cannot_grow_memory_without_bound(host: AgentH
                     assert time.monotonic() < deadline, "the agent never got through the flood"
         growth = rss.growth_mb()
     finally:
-        _close_floods(host)
+        flood.close()
     assert host.proc.poll() is None, host.stderr()
     assert growth < LIMIT_MB, f"RSS grew by {growth:.0f} MB after {sent} unread requests ({ended})"
 
 
 def test_a_flooding_client_does_not_starve_the_others(host: AgentHost) -> None:
+    flood, _, _ = flood_without_reading(host, 5_000, protocol.METHOD_LIST_MODULES)
     try:
-        flood_without_reading(host, 5_000, protocol.METHOD_LIST_MODULES)
         prompt_answer(host)
     finally:
-        _close_floods(host)
+        flood.close()
 
 
 def test_a_client_that_vanishes_mid_reload(host: AgentHost, tmp_path: Path) -> None:
