@@ -22,6 +22,7 @@ __all__ = [
     "same_except_lines",
     "docstring",
     "code_shape",
+    "is_function_code",
     "live_functions",
     "defined_in",
 ]
@@ -67,6 +68,11 @@ _CO_VARARGS = 0x4
 _CO_VARKEYWORDS = 0x8
 
 
+def is_function_code(code: CodeType) -> bool:
+    """Function (or lambda, comprehension) code, as opposed to module or class body code."""
+    return bool(code.co_flags & _CO_OPTIMIZED)
+
+
 def code_shape(code: CodeType) -> tuple[Any, ...]:
     """Everything about module (or class body) code except function bodies and line numbers.
 
@@ -78,7 +84,7 @@ def code_shape(code: CodeType) -> tuple[Any, ...]:
     consts: list[Any] = []
     for c in code.co_consts:
         if isinstance(c, CodeType):
-            if c.co_flags & _CO_OPTIMIZED and c.co_name not in _LAMBDA_LIKE:
+            if is_function_code(c) and c.co_name not in _LAMBDA_LIKE:
                 nargs = c.co_argcount + c.co_kwonlyargcount + bool(c.co_flags & _CO_VARARGS)
                 nargs += bool(c.co_flags & _CO_VARKEYWORDS)
                 consts.append(("def", c.co_qualname, c.co_posonlyargcount, c.co_argcount, c.co_kwonlyargcount,

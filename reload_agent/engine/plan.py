@@ -25,7 +25,15 @@ import operator
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
-from .codeutil import code_map, code_shape, docstring, live_functions, same_except_lines, shift_code
+from .codeutil import (
+    code_map,
+    code_shape,
+    docstring,
+    is_function_code,
+    live_functions,
+    same_except_lines,
+    shift_code,
+)
 from .defindex import DefEntry, DefIndex
 from .sources import SourceRecord
 
@@ -221,14 +229,36 @@ def _snippet(lines: list[str], entry: DefEntry, end: int, file: str, flags: int)
         return None
 
 
-def _shape_of(record: SourceRecord) -> tuple[Any, ...] | None:
-    shape = record.cache.get("shape")
-    if shape is None:
+def _compiled_of(record: SourceRecord) -> tuple[tuple[Any, ...], dict[str, list[CodeType]]] | None:
+    """Shape and code map of the loaded text (compiled once, then kept with the record)."""
+    found = record.cache.get("compiled")
+    if found is None:
         try:
-            shape = record.cache["shape"] = code_shape(compile(record.text or "", record.file, "exec", dont_inherit=True))
+            code = compile(record.text or "", record.file, "exec", dont_inherit=True)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-    return shape
+        found = record.cache["compiled"] = (code_shape(code), code_map(code))
+    return found
+
+
+def _unreachable(old_codes: dict[str, list[CodeType]], new_codes: dict[str, list[CodeType]],
+                 live: list[FunctionType]) -> list[str]:
+    """Module functions and methods whose code changed but that no live function object runs.
+
+    A decorator that returns some other object without ``__wrapped__`` (a command, a rule)
+    hides the function: patching cannot reach it, the top level must run again.
+    """
+    running = {fn.__code__.co_qualname for fn in live}
+    hidden = []
+    for qualname, news in new_codes.items():
+        if "<locals>" in qualname or qualname in running or not is_function_code(news[0]):
+            continue  # nested functions need not exist yet; class bodies are not functions
+        olds = sorted(old_codes.get(qualname, []), key=_first_line)
+        if len(olds) != len(news) or any(
+            not same_except_lines(o, n) for o, n in zip(olds, sorted(news, key=_first_line))
+        ):
+            hidden.append(qualname)
+    return hidden
 
 
 def _changed_region(old: list[str], new: list[str]) -> tuple[int, int, int]:
@@ -262,12 +292,12 @@ def plan_module(
     base = record if record is not None else SourceRecord(file, None, None, None, trusted=False)
     new_lines = text.splitlines(keepends=True)
 
-    def full(reason: str, code: CodeType | None = None, shape: tuple[Any, ...] | None = None) -> FullPlan:
+    def full(reason: str, code: CodeType | None = None, compiled: tuple[Any, Any] | None = None) -> FullPlan:
         if mode == "patch":
             raise PatchImpossible(reason)
         rec = _new_record(base, text, new_lines, stat, digest)
-        if shape is not None:
-            rec.cache["shape"] = shape
+        if compiled is not None:
+            rec.cache["compiled"] = compiled
         return FullPlan(code if code is not None else _compile(text, file), reason, rec)
 
     if mode == "full":
@@ -290,17 +320,27 @@ def plan_module(
         return full(f"module-level code changed (line {lo + 1})")
     # General path: the module code must have the same shape (only function bodies differ).
     code = _compile(text, file)
-    shape = code_shape(code)
-    if shape != _shape_of(record):
+    shape, new_codes = code_shape(code), code_map(code)
+    compiled = (shape, new_codes)
+    loaded = _compiled_of(record)
+    if loaded is None or shape != loaded[0]:
         return full(
             "code outside function bodies changed (module or class level, a signature, a default or a decorator)",
             code,
-            shape,
+            compiled,
+        )
+    live = _live(module, file)
+    hidden = _unreachable(loaded[1], new_codes, live)
+    if hidden:
+        return full(
+            f"{', '.join(hidden)} changed but no live function object runs it (a decorator may hide it)",
+            code,
+            compiled,
         )
     try:
-        swaps, changed = _swaps_for(_live(module, file), code_map(code))
+        swaps, changed = _swaps_for(live, new_codes)
     except PatchImpossible as exc:
-        return full(str(exc), code, shape)
+        return full(str(exc), code, compiled)
     rec = _new_record(record, text, new_lines, stat, digest)
-    rec.cache["shape"] = shape
+    rec.cache["compiled"] = compiled
     return PatchPlan(swaps, changed, rec, fast=False)

@@ -446,3 +446,26 @@ def test_one_function_edit_takes_the_fast_path_several_take_the_general_one(mods
     assert isinstance(method, PatchPlan) and method.fast and method.functions == ["K.b"]
     both = plan_module(m, record, src.replace("return 1", "return 3"), stat=None, digest=None, mode="auto")
     assert isinstance(both, PatchPlan) and not both.fast and sorted(both.functions) == ["K.b", "a"]
+
+
+def test_function_hidden_by_a_decorator_gets_a_full_reload(mods, engine):
+    src = """
+        class Command:
+            def __init__(self, callback):
+                self.callback = callback  # no __wrapped__: the function is hidden
+
+            def __call__(self):
+                return self.callback()
+
+        @Command
+        def hello():
+            return "hello 1"
+
+        def other():
+            return 1
+    """
+    m = mods.load("m_hidden", src)
+    mods.write("m_hidden", src.replace("hello 1", "hello 2").replace("return 1", "return 2"))
+    res = engine.reload(["m_hidden"])
+    assert res.modules[0].mode == "full" and "hello" in res.modules[0].reason
+    assert m.hello() == "hello 2" and m.other() == 2
