@@ -7,7 +7,7 @@ definition. Nothing here imports anything heavy, so the CLI starts fast.
 
 >>> METHOD_RELOAD
 'reloadAgent/reload'
->>> ErrorCode.RELOAD_FAILED
+>>> int(ErrorCode.RELOAD_FAILED)
 -32010
 """
 

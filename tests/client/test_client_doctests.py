@@ -10,12 +10,7 @@ import pytest
 
 import reload_agent_client
 
-# protocol.py belongs to the wire-facts owner and has its own tests (tests/test_wire_facts.py).
-MODULES = sorted(
-    m.name
-    for m in pkgutil.iter_modules(reload_agent_client.__path__, "reload_agent_client.")
-    if m.name != "reload_agent_client.protocol"
-)
+MODULES = sorted(m.name for m in pkgutil.iter_modules(reload_agent_client.__path__, "reload_agent_client."))
 
 
 @pytest.mark.parametrize("name", MODULES)
