@@ -25,6 +25,7 @@ __all__ = [
     "is_function_code",
     "live_functions",
     "defined_in",
+    "own_dict",
 ]
 
 _LAMBDA_LIKE = ("<lambda>", "<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
@@ -112,7 +113,8 @@ def defined_in(obj: Any, module_name: str) -> bool:
         return False
 
 
-def _own_dict(obj: Any) -> dict[str, Any]:
+def own_dict(obj: Any) -> dict[str, Any]:
+    """``obj.__dict__`` without ever running a ``__getattr__`` (proxies, mocks); {} when there is none."""
     # object.__getattribute__ so that a proxy's __getattr__ is never triggered.
     try:
         d = object.__getattribute__(obj, "__dict__")
@@ -161,6 +163,6 @@ def live_functions(namespace: dict[str, Any], module_name: str) -> Iterator[Func
         elif isinstance(obj, functools.cached_property):
             stack.append(obj.func)
         elif callable(obj):
-            wrapped = _own_dict(obj).get("__wrapped__")  # lru_cache and other C wrappers
+            wrapped = own_dict(obj).get("__wrapped__")  # lru_cache and other C wrappers
             if wrapped is not None:
                 stack.append(wrapped)

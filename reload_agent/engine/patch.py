@@ -17,7 +17,7 @@ import enum
 from types import FunctionType, GetSetDescriptorType, MemberDescriptorType, ModuleType
 from typing import Any, Iterator, MutableMapping
 
-from .codeutil import defined_in, same_except_lines
+from .codeutil import defined_in, own_dict, same_except_lines
 from .plan import PatchPlan
 from .results import Replaced
 from .undo import MISSING, UndoLog
@@ -133,6 +133,15 @@ class Adopter:
             if all(p is getattr(old, a) for p, a in zip(parts, ("fget", "fset", "fdel"))) and old.__doc__ == new.__doc__:
                 return old
             return property(*parts, doc=new.__doc__)
+        wrapped_old, wrapped_new = own_dict(old).get("__wrapped__"), own_dict(new).get("__wrapped__")
+        if type(old) is type(new) and wrapped_old is not None and wrapped_new is not None:
+            # a C-level wrapper (lru_cache): patch the function inside, keep the wrapper others hold
+            if self.pair(wrapped_old, wrapped_new) is wrapped_old:
+                clear = getattr(old, "cache_clear", None)
+                if callable(clear):
+                    clear()  # results of the old code must not outlive it
+                self._remember(new, old)
+                return old
         return self.canonical(new)
 
     def _remember(self, new: Any, value: Any) -> None:

@@ -451,3 +451,22 @@ def test_namedtuple_abc_generic_and_own_metaclass_kept(mods, engine):
     assert m.P is cls_p and m.Impl is cls_impl and m.Meta is meta
     assert p.norm() == 12 and impl.run() == "run2" and m.WithMeta.tag() == "meta2"
     assert isinstance(impl, m.Base) and m.P(3)._replace(y=1) == (3, 1)
+
+
+def test_lru_cache_wrapper_kept_and_cleared_in_full_reload(mods, engine):
+    src = """
+        import functools
+
+        K = 1
+
+        @functools.lru_cache(maxsize=None)
+        def cached(x):
+            return x + 100
+    """
+    m = mods.load("m_lru", src)
+    cached = m.cached
+    assert cached(1) == 101
+    mods.write("m_lru", src.replace("K = 1", "K = 2").replace("x + 100", "x + 200"))
+    res = engine.reload(["m_lru"])
+    assert res.modules[0].mode == "full"
+    assert m.cached is cached and cached(1) == 201
