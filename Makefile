@@ -1,6 +1,7 @@
 # reload-agent: every entry point a developer or CI needs.
 #   make demo   the narrated live-reload demo (installs what it needs)
 #   make test   every test suite: Python (engine, agent, client, Neovim e2e) and the VS Code extension
+#   make vsix   the VS Code extension package, vscode-extension/reload-agent.vsix
 #   make bench  benchmarks against the baselines, writes bench/RESULTS.md
 
 PYTHON ?= python3
