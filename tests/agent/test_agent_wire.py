@@ -32,6 +32,17 @@ def test_requests_before_initialize_are_refused_and_notifications_dropped(embedd
     assert client.request(METHOD_STATUS)["result"]["pid"] == host.pid
 
 
+def test_initialize_result_describes_the_host(embedded, clients):
+    host = embedded()
+    client = clients(host.address, initialize=False)
+    result = client.initialize(host.token)["result"]
+    assert result["serverInfo"]["name"] == "reload-agent"
+    info = result["reloadAgent"]
+    assert info["pid"] == host.pid and info["cwd"] == str(host.workdir)
+    assert info["argv"][0].endswith("embedded.py") and info["python"] and info["version"]
+    assert host.token not in str(result)  # the token is never echoed
+
+
 @pytest.mark.parametrize("token", ["wrong", None, ""])
 def test_wrong_or_missing_token_is_refused_and_the_connection_closed(embedded, clients, token):
     host = embedded()
