@@ -4,27 +4,15 @@
 place, all or nothing), keeps a history that can be rolled back, and reports stale
 modules. ``make_executor`` chooses where transactions run; ``install_import_hook``
 records the source of modules as they are imported, which patch mode needs.
+
+Names are imported on first use, so ``from reload_agent.engine import
+install_import_hook`` (done by ``listen()`` on the host's thread) stays cheap.
 """
 
 from __future__ import annotations
 
-from .engine import Engine
-from .executor import Executor, LoopExecutor, MainThreadExecutor, ThreadExecutor, make_executor
-from .results import (
-    ExceptionInfo,
-    Frame,
-    Mode,
-    ModuleInfo,
-    ModuleResult,
-    Phase,
-    ReloadError,
-    ReloadResult,
-    Replaced,
-    RollbackError,
-    RollbackResult,
-    TransactionRecord,
-)
-from .sources import install_import_hook
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "Engine",
@@ -47,3 +35,40 @@ __all__ = [
     "RollbackResult",
     "TransactionRecord",
 ]
+
+_HOMES = {
+    "Engine": ".engine",
+    "Executor": ".executor",
+    "ThreadExecutor": ".executor",
+    "MainThreadExecutor": ".executor",
+    "LoopExecutor": ".executor",
+    "make_executor": ".executor",
+    "install_import_hook": ".sources",
+}
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .executor import Executor, LoopExecutor, MainThreadExecutor, ThreadExecutor, make_executor
+    from .results import (
+        ExceptionInfo,
+        Frame,
+        Mode,
+        ModuleInfo,
+        ModuleResult,
+        Phase,
+        ReloadError,
+        ReloadResult,
+        Replaced,
+        RollbackError,
+        RollbackResult,
+        TransactionRecord,
+    )
+    from .sources import install_import_hook
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES.get(name, ".results"), __name__), name)
+    globals()[name] = value
+    return value

@@ -13,8 +13,6 @@ Stale detection is stat first; only a changed stat costs a read and a hash.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import importlib.machinery
 import importlib.util
 import os
@@ -54,6 +52,8 @@ def stat_key(path: str) -> StatKey | None:
 
 
 def digest(data: bytes) -> bytes:
+    import hashlib  # here: listen() imports this module on the host's thread and must stay quick
+
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
@@ -69,24 +69,28 @@ def decode(data: bytes) -> str:
     return importlib.util.decode_source(data)
 
 
-@dataclasses.dataclass(eq=False)
 class SourceRecord:
     """What we know about the source a module's running code came from.
 
     ``text`` is None when unknown (only the stat was recorded). ``trusted`` says the
     text is known to be what the running code was compiled from (patch mode needs it).
     Records are replaced, never edited, when a reload commits, so the undo log can put
-    the previous one back; ``cache`` holds derived data (def index, masked AST dump).
+    the previous one back; ``cache`` holds derived data (def index, compiled shape).
     """
 
-    file: str
-    text: str | None
-    stat: StatKey | None
-    digest: bytes | None
-    trusted: bool
-    cache: dict[str, Any] = dataclasses.field(default_factory=dict)
-    #: (stat seen, stale answer) of the last stale check, so an unchanged stat costs nothing.
-    seen: tuple[StatKey | None, bool] | None = None
+    __slots__ = ("file", "text", "stat", "digest", "trusted", "cache", "seen")
+
+    def __init__(
+        self, file: str, text: str | None, stat: StatKey | None, digest: bytes | None, trusted: bool
+    ) -> None:
+        self.file = file
+        self.text = text
+        self.stat = stat
+        self.digest = digest
+        self.trusted = trusted
+        self.cache: dict[str, Any] = {}
+        #: (stat seen, stale answer) of the last stale check, so an unchanged stat costs nothing.
+        self.seen: tuple[StatKey | None, bool] | None = None
 
     @property
     def lines(self) -> list[str]:
