@@ -227,9 +227,13 @@ class AgentSession:
     # -- engine calls ---------------------------------------------------------------------------------------------
 
     async def _apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a mutation on the apply executor; engine errors come back as RPC errors."""
+        """Run a mutation on the apply executor; engine errors come back as RPC errors.
+
+        Shielded: once accepted, a reload runs (and is broadcast) even if its client
+        disconnects or cancels while it waits for the executor (a checkpoint, say).
+        """
         try:
-            return await asyncio.wrap_future(self.context.executor.submit(fn, *args, **kwargs))
+            return await asyncio.shield(asyncio.wrap_future(self.context.executor.submit(fn, *args, **kwargs)))
         except ReloadError as exc:
             raise AgentRpcError(str(exc), wire.ErrorCode.RELOAD_FAILED, exc.to_json()) from None
         except RollbackError as exc:

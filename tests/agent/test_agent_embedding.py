@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reload_agent_client.protocol import METHOD_RELOAD, METHOD_STATUS, ErrorCode
-from tests.support.agents import host_env
+from tests.support.agents import host_env, wait_for
 
 WHERE = """\
 import threading, pathlib
@@ -183,3 +183,16 @@ def test_a_socket_file_left_by_a_dead_agent_is_replaced_but_a_live_one_is_not(tm
     """)
     assert report["address"] == f"unix:{path}"
     assert "another process is listening" in report["second"]
+
+
+def test_a_queued_reload_still_runs_when_its_client_disconnects(embedded, clients):
+    host = embedded(apply="main", gated=True)
+    watcher = clients(host.address, host.token)
+    leaver = clients(host.address, host.token)
+    (host.workdir / "mod_a.py").write_text("def value():\n    return 2\n")
+    leaver.send({"jsonrpc": "2.0", "id": 1, "method": METHOD_RELOAD, "params": {"modules": ["mod_a"]}})
+    leaver.close()
+    wait_for(lambda: watcher.request(METHOD_STATUS)["result"]["clients"] == 1, what="the agent to see the leaver go")
+    (host.workdir / "go").write_text("")  # only now does the host reach a checkpoint
+    note = watcher.wait_notification("reloadAgent/didReload")
+    assert note["params"]["ok"] is True and note["params"]["modules"][0]["name"] == "mod_a"

@@ -3,7 +3,8 @@
 Keys: ``listen`` (address or list), ``token`` (string, or false for none), ``apply``
 ("thread", "main" or "loop"), ``max_message_bytes``, ``watch`` (list), ``imports``
 (modules to import after ``listen()``, from the working directory). With
-``apply: "main"`` the main thread sits in a ``checkpoint()`` loop; with ``"loop"``
+``apply: "main"`` the main thread sits in a ``checkpoint()`` loop (with ``gated``,
+only once a file ``go`` exists in its working directory); with ``"loop"``
 it runs an asyncio loop. The host exits when the file ``stop`` appears in its
 working directory, after writing ``stats.json`` (what it saw of its own loop).
 """
@@ -66,6 +67,9 @@ def main() -> None:
         loop.run_until_complete(ticker())
     elif apply == "main":
         while not stop_requested():
+            if config.get("gated") and not os.path.exists("go"):
+                time.sleep(0.005)  # a host busy elsewhere: no checkpoint until the test says so
+                continue
             reload_agent.checkpoint(0.01)
     else:
         while not stop_requested():
