@@ -78,19 +78,46 @@ class SourceRecord:
     the previous one back; ``cache`` holds derived data (def index, compiled shape).
     """
 
-    __slots__ = ("file", "text", "stat", "digest", "trusted", "cache", "seen")
+    __slots__ = ("file", "_text", "_data", "stat", "_digest", "trusted", "cache", "seen")
 
     def __init__(
-        self, file: str, text: str | None, stat: StatKey | None, digest: bytes | None, trusted: bool
+        self,
+        file: str,
+        text: str | None,
+        stat: StatKey | None,
+        digest: bytes | None,
+        trusted: bool,
+        data: bytes | None = None,
     ) -> None:
         self.file = file
-        self.text = text
+        self._text = text
+        #: raw bytes captured at import, decoded and hashed only when needed (imports stay cheap)
+        self._data = data
         self.stat = stat
-        self.digest = digest
+        self._digest = digest
         self.trusted = trusted
         self.cache: dict[str, Any] = {}
         #: (stat seen, stale answer) of the last stale check, so an unchanged stat costs nothing.
         self.seen: tuple[StatKey | None, bool] | None = None
+
+    @property
+    def text(self) -> str | None:
+        if self._text is None and self._data is not None:
+            try:
+                self._text = decode(self._data)
+            except (SyntaxError, UnicodeDecodeError, LookupError):
+                self.trusted = False
+                return None
+            if self._digest is None:
+                self._digest = digest(self._data)
+            self._data = None
+        return self._text
+
+    @property
+    def digest(self) -> bytes | None:
+        if self._digest is None and self._data is not None:
+            self._digest = digest(self._data)
+        return self._digest
 
     @property
     def lines(self) -> list[str]:
@@ -124,13 +151,22 @@ def forget(name: str) -> None:
     _records.pop(name, None)
 
 
+_capturing = threading.local()
+
+
 def _capture(name: str, path: str) -> None:
+    # Decoding and hashing may import (tokenize, hashlib): those imports come back through the
+    # finder, which must then just find them, not capture again (that would recurse).
+    if getattr(_capturing, "active", False):
+        return
+    _capturing.active = True
     try:
         data, key = read_source(path)
-        text = decode(data)
-    except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
+        _records[name] = SourceRecord(path, None, key, None, trusted=True, data=data)
+    except OSError:
         return
-    _records[name] = SourceRecord(path, text, key, digest(data), trusted=True)
+    finally:
+        _capturing.active = False
 
 
 class _CapturingFinder:
