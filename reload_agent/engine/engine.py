@@ -326,9 +326,10 @@ class Engine:
         again; its own top level must run again too (``from m import X`` bindings), unless it is
         ``__main__``.
         """
-        module = sys.modules[name]
-        file = source_file(module)
-        assert file is not None
+        module = sys.modules.get(name)
+        file = source_file(module) if module is not None else None
+        if module is None or file is None:
+            raise _refusal("resolve", name, "ModuleNotFoundError", f"module {name!r} is no longer loaded")
         if name in sources:
             text = sources[name].replace("\r\n", "\n").replace("\r", "\n")
             stat, dig = None, _sources.digest(text.encode("utf-8", "surrogatepass"))
