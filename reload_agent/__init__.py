@@ -13,10 +13,11 @@ only when :func:`listen` is called, and pygls only on the agent's own thread.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not free to import, and the host pays for what listen() imports
     from collections.abc import Iterable
+    from typing import Any
 
     from .agent import Agent
 

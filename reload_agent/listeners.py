@@ -75,8 +75,10 @@ def bind(address: Address) -> tuple[socket.socket, Address]:
     """
     if address.kind == "unix":
         return _bind_unix(address.path), address
+    # An ASCII host goes in as bytes: a str would be IDNA-encoded, which imports unicodedata in the host's thread.
+    host: str | bytes = address.host.encode("ascii") if address.host.isascii() else address.host
     family, kind, proto, _, sockaddr = socket.getaddrinfo(
-        address.host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
     # proto matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say IPPROTO_TCP, and without
     # that a notification followed by a reply waits out the peer's delayed ACK (~40 ms).
