@@ -7,9 +7,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
-import linecache
 import os
 import re
 import sys
@@ -24,70 +22,22 @@ from . import sources as _sources
 from .graph import ImportGraph
 from .history import Entry, History, now_iso
 from .modules import modules_for_file, reload_blocker, source_file
-from .patch import Adopter, apply_patch
-from .plan import CompileFailure, FullPlan, PatchImpossible, PatchPlan, plan_module
+from .plan import FullPlan, PatchPlan
 from .results import (
     ExceptionInfo,
     ModuleInfo,
     ModuleResult,
-    Phase,
     ReloadError,
     ReloadResult,
     RollbackResult,
     TransactionRecord,
 )
+from .transaction import Failure, Planned, apply, call_hook, prepare, refusal, sync_linecache
 from .undo import UndoLog
 
 __all__ = ["Engine"]
 
-_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_MAIN_REFUSAL = "__main__ (the launched script) can only be patched in place, re-running it would start the program again"
-
 Listener = Callable[[str, dict[str, Any]], None]
-
-
-class _Failure(Exception):
-    """Internal: a phase failed; carries what ReloadError needs."""
-
-    def __init__(self, phase: Phase, module: str | None, info: ExceptionInfo) -> None:
-        super().__init__(info.message)
-        self.phase = phase
-        self.module = module
-        self.info = info
-
-
-def _refusal(phase: Phase, module: str | None, kind: str, message: str, file: str | None = None) -> _Failure:
-    return _Failure(phase, module, ExceptionInfo(kind, message, file))
-
-
-def _from_exception(phase: Phase, module: str | None, exc: BaseException, file: str | None) -> _Failure:
-    info = ExceptionInfo.from_exception(exc, prefer_file=file)
-    # The engine's own frames (exec, hook calls) are noise for the user.
-    frames = tuple(f for f in info.traceback if not f.file.startswith(_ENGINE_DIR))
-    return _Failure(phase, module, dataclasses.replace(info, traceback=frames))
-
-
-def _sync_linecache(record: _sources.SourceRecord | None) -> None:
-    """Make tracebacks show the text the running code came from (mtime None: checkcache leaves it alone)."""
-    if record is not None and record.text is not None:
-        linecache.cache[record.file] = (len(record.text), None, record.lines, record.file)
-
-
-def _call_hook(module: ModuleType, hook: str, phase: Phase, file: str, *args: Any) -> None:
-    """Call the module's ``hook`` if it defines one; whatever it raises fails the transaction in ``phase``."""
-    fn = module.__dict__.get(hook)
-    if callable(fn):
-        try:
-            fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit from a hook must not escape either
-            raise _from_exception(phase, module.__name__, exc, file) from None
-
-
-@dataclasses.dataclass
-class _Planned:
-    name: str
-    module: ModuleType
-    plan: PatchPlan | FullPlan
 
 
 class Engine:
@@ -215,7 +165,7 @@ class Engine:
         self._last_id += 1
         return self._last_id
 
-    def _fail(self, failure: _Failure, names: list[str], started: float, record: bool) -> ReloadError:
+    def _fail(self, failure: Failure, names: list[str], started: float, record: bool) -> ReloadError:
         tid = None
         if record:
             tid = self._take_id()
@@ -240,11 +190,11 @@ class Engine:
         names: list[str] = list(modules)
         try:
             if mode not in MODES:
-                raise _refusal("resolve", None, "ValueError", f"unknown mode {mode!r} (expected one of {', '.join(MODES)})")
+                raise refusal("resolve", None, "ValueError", f"unknown mode {mode!r} (expected one of {', '.join(MODES)})")
             names, cycles, importers = self._resolve(modules, files, stale, dependents, sources)
             if not names:
                 return ReloadResult(0, [], (time.perf_counter() - started) * 1000, dry_run=dry_run)
-            planned: list[_Planned] = []
+            planned: list[Planned] = []
             rerun: set[str] = set()  # modules whose top level runs again in this transaction
             for name in names:
                 reason = None
@@ -256,7 +206,7 @@ class Engine:
                 if isinstance(p.plan, FullPlan):
                     rerun.add(name)
                 planned.append(p)
-        except _Failure as failure:
+        except Failure as failure:
             raise self._fail(failure, names, started, record=not dry_run) from None
         if dry_run:
             return ReloadResult(
@@ -272,11 +222,11 @@ class Engine:
             for p in planned:
                 results.append(self._apply(p, undo))
             for p in planned:
-                _call_hook(p.module, "__reload_verify__", "verify", p.plan.record.file)
-        except _Failure as failure:
+                call_hook(p.module, "__reload_verify__", "verify", p.plan.record.file)
+        except Failure as failure:
             undo.undo(exact=True)
             for p in planned:
-                _sync_linecache(_sources.record_for(p.name))
+                sync_linecache(_sources.record_for(p.name))
             raise self._fail(failure, names, started, record=True) from None
         undo.commit()
         tid = self._take_id()
@@ -292,15 +242,15 @@ class Engine:
         for name in [*modules, *sources]:
             module = sys.modules.get(name)
             if module is None:
-                raise _refusal("resolve", name, "ModuleNotFoundError", f"module {name!r} is not loaded in this process")
+                raise refusal("resolve", name, "ModuleNotFoundError", f"module {name!r} is not loaded in this process")
             blocker = reload_blocker(module)
             if blocker is not None:
-                raise _refusal("resolve", name, "ValueError", f"module {name!r} cannot be reloaded: {blocker}")
+                raise refusal("resolve", name, "ValueError", f"module {name!r} cannot be reloaded: {blocker}")
             chosen[name] = None
         for path in files:
             found = modules_for_file(path)
             if not found:
-                raise _Failure("resolve", None, ExceptionInfo(
+                raise Failure("resolve", None, ExceptionInfo(
                     "FileNotFoundError" if not os.path.exists(path) else "LookupError",
                     f"no loaded module comes from {path}", path))
             chosen.update(dict.fromkeys(found))
@@ -316,107 +266,31 @@ class Engine:
         ordered, cycles = self._graph.order(names, texts=sources)
         return ordered, cycles, importers
 
-    def _is_main(self, name: str, module: ModuleType) -> bool:
-        return name == "__main__" or module is self._main
-
-    def _plan(self, name: str, mode: str, sources: dict[str, str], rerun_reason: str | None = None) -> _Planned:
-        """Read and compile ``name``'s new source and decide its mode.
-
-        ``rerun_reason``: the module is reloaded because it imports a module whose top level runs
-        again; its own top level must run again too (``from m import X`` bindings), unless it is
-        ``__main__``.
-        """
+    def _plan(self, name: str, mode: str, sources: dict[str, str], rerun_reason: str | None = None) -> Planned:
         module = sys.modules.get(name)
-        file = source_file(module) if module is not None else None
-        if module is None or file is None:
-            raise _refusal("resolve", name, "ModuleNotFoundError", f"module {name!r} is no longer loaded")
-        if name in sources:
-            text = sources[name].replace("\r\n", "\n").replace("\r", "\n")
-            stat, dig = None, _sources.digest(text.encode("utf-8", "surrogatepass"))
-        else:
-            try:
-                data, stat = _sources.read_source(file)
-            except OSError as exc:
-                raise _refusal("resolve", name, type(exc).__name__, f"cannot read {file}: {exc.strerror or exc}", file) from None
-            try:
-                text = _sources.decode(data)
-            except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-                raise _from_exception("compile", name, exc, file) from None
-            dig = _sources.digest(data)
-        main = self._is_main(name, module)
-        if main and mode == "full":
-            raise _refusal("patch", name, "ReloadRefused", _MAIN_REFUSAL + ": full mode was requested", file)
-        record = _sources.loaded_source(name, module)
-        if rerun_reason is not None and not main and mode != "patch":
-            mode = "full"
-        try:
-            plan = plan_module(module, record, text, stat=stat, digest=dig, mode="patch" if main else mode)
-        except CompileFailure as exc:
-            raise _from_exception("compile", name, exc.error, file) from None
-        except PatchImpossible as exc:
-            message = f"{_MAIN_REFUSAL}; this edit needs a full reload: {exc}" if main else f"patch mode impossible: {exc}"
-            raise _refusal("patch", name, "ReloadRefused", message, file) from None
-        if rerun_reason is not None and isinstance(plan, FullPlan):
-            plan.reason = rerun_reason
-        return _Planned(name, module, plan)
+        main = module is not None and (name == "__main__" or module is self._main)
+        return prepare(name, module, mode, sources.get(name), main=main, rerun_reason=rerun_reason)
 
-    def _dry_result(self, p: _Planned) -> ModuleResult:
+    def _dry_result(self, p: Planned) -> ModuleResult:
         version = self._versions.get(p.name, 0) + 1
         if isinstance(p.plan, PatchPlan):
             return ModuleResult(p.name, "patch", version, list(p.plan.functions))
         return ModuleResult(p.name, "full", version, reason=p.plan.reason)
 
-    def _apply(self, p: _Planned, undo: UndoLog) -> ModuleResult:
-        name, module, plan = p.name, p.module, p.plan
-        if isinstance(plan, PatchPlan):
-            try:
-                apply_patch(plan, undo)
-            except BaseException as exc:  # noqa: BLE001
-                raise _from_exception("patch", name, exc, plan.record.file) from None
-            result = ModuleResult(name, "patch", 0, list(plan.functions))
-        else:
-            result = self._apply_full(name, module, plan, undo)
-        self._commit_module(name, plan.record, undo)
-        result.version = self._versions.get(name, 0)
-        return result
-
-    def _commit_module(self, name: str, record: _sources.SourceRecord, undo: UndoLog) -> None:
-        previous_record = _sources.record_for(name)
-        previous_version = self._versions.get(name, 0)
-        _sources.set_record(name, record)
-        self._versions[name] = previous_version + 1
+    def _apply(self, p: Planned, undo: UndoLog) -> ModuleResult:
+        result = apply(p, undo)
+        previous_record = _sources.record_for(p.name)
+        previous_version = self._versions.get(p.name, 0)
+        _sources.set_record(p.name, p.plan.record)
+        self._versions[p.name] = result.version = previous_version + 1
 
         def restore() -> None:
-            _sources.set_record(name, previous_record)
-            self._versions[name] = previous_version
+            _sources.set_record(p.name, previous_record)
+            self._versions[p.name] = previous_version
 
         undo.call(restore)
-        _sync_linecache(record)
-
-    def _apply_full(self, name: str, module: ModuleType, plan: FullPlan, undo: UndoLog) -> ModuleResult:
-        file = plan.record.file
-        ns = module.__dict__
-        data: dict[str, Any] = {}
-        _call_hook(module, "__reload_dispose__", "hook", file, data)
-        snapshot = undo.namespace(ns)
-        adopter = Adopter(module, snapshot, undo)
-        before = set(sys.modules)
-        try:
-            exec(plan.code, ns, adopter.namespace())
-            if adopter.error is not None:
-                raise adopter.error  # the module's own try/except swallowed a failed pairing
-            adopter.finish()
-        except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt from module code too
-            phase: Phase = "patch" if exc is adopter.error else "execute"
-            raise _from_exception(phase, name, exc, file) from None
-        finally:
-            added = {k: sys.modules[k] for k in set(sys.modules) - before if k in sys.modules}
-            if added:
-                undo.new_modules(added)
-        _call_hook(module, "__reload_accept__", "hook", file, data)
-        return ModuleResult(
-            name, "full", 0, adopter.functions, adopter.classes, adopter.replaced, reason=plan.reason
-        )
+        sync_linecache(p.plan.record)
+        return result
 
     # ---------------------------------------------------------------- rollback
     def rollback(self, module: str | None = None, transaction: int | None = None) -> RollbackResult:
@@ -433,7 +307,7 @@ class Engine:
             entry.record.rolled_back = True
             names = list(entry.record.modules)
             for name in names:
-                _sync_linecache(_sources.record_for(name))
+                sync_linecache(_sources.record_for(name))
             tid = self._take_id()
             duration = (time.perf_counter() - started) * 1000
             self._history.add(Entry(TransactionRecord(tid, now_iso(), names, True, duration, kind="rollback")))
