@@ -204,6 +204,10 @@ class AgentSession:
             if is_request:  # unknown notifications are ignored, as LSP asks
                 self.connection.send_error(message["id"], wire.ErrorCode.METHOD_NOT_FOUND, f"unknown method {method!r}")
             return
+        if is_request and self.protocol._shutdown:
+            # pygls drops requests after shutdown without a word; LSP wants them refused.
+            self.connection.send_error(message["id"], wire.ErrorCode.INVALID_REQUEST, "the connection is shutting down")
+            return
         if is_request and _is_lsp_notification(method):
             # pygls would treat it as the notification and never answer: the client would wait forever.
             self.connection.send_error(

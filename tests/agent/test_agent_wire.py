@@ -220,6 +220,7 @@ def test_shutdown_and_exit_end_only_that_connection(embedded, clients):
     other = clients(host.address, host.token)
     client = clients(host.address, host.token)
     assert client.request("shutdown") == {"jsonrpc": "2.0", "id": 2, "result": None}
+    assert client.request(METHOD_STATUS)["error"]["code"] == ErrorCode.INVALID_REQUEST  # refused, not ignored
     client.notify("exit")
     client.expect_closed()
     assert host.proc.poll() is None
