@@ -6,8 +6,10 @@ protocol writes through the transport's :class:`~reload_agent.transport.Connecti
 (JSON or msgpack) and whose ``exit`` ends that connection only. All sessions
 share one cattrs converter that keeps custom-method params as plain dicts.
 
-Engine mutations (reload, rollback) run on the apply executor; reads (list,
-history, status) run on a worker thread; neither ever blocks the server loop.
+Engine mutations (reload, rollback) run on the apply executor and, once
+accepted, finish even if their client leaves; reads (list, history) run on a
+worker thread; ``status`` is cheap and answered on the loop. None of them
+blocks the server loop.
 """
 
 from __future__ import annotations
