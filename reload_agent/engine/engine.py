@@ -248,7 +248,7 @@ class Engine:
                 raise refusal("resolve", name, "ValueError", f"module {name!r} cannot be reloaded: {blocker}")
             chosen[name] = None
         for path in files:
-            found = modules_for_file(path)
+            found = [n for n in modules_for_file(path) if reload_blocker(sys.modules[n]) is None]
             if not found:
                 raise Failure("resolve", None, ExceptionInfo(
                     "FileNotFoundError" if not os.path.exists(path) else "LookupError",
@@ -258,7 +258,7 @@ class Engine:
             chosen.update(dict.fromkeys(self.stale_modules()))
         importers: set[str] = set()
         if dependents and chosen:
-            importers = self._graph.dependents(chosen)
+            importers = {n for n in self._graph.dependents(chosen) if reload_blocker(sys.modules[n]) is None}
             chosen.update(dict.fromkeys(sorted(importers)))
         names = list(chosen)
         if len(names) < 2:

@@ -14,9 +14,16 @@ import os
 import sys
 from types import ModuleType
 
-__all__ = ["reload_blocker", "source_file", "modules_for_file"]
+__all__ = ["PROTECTED_PACKAGES", "reload_blocker", "source_file", "modules_for_file"]
 
 _SOURCE_SUFFIXES = (".py", ".pyw")
+
+#: The agent itself and the libraries it runs on: re-running them inside the agent would break it
+#: (an upgrade on disk must not make them "stale" and reloadable either).
+PROTECTED_PACKAGES = frozenset(
+    {"reload_agent", "reload_agent_client", "pygls", "lsprotocol", "cattrs", "cattr", "attr", "attrs",
+     "msgpack", "watchfiles", "anyio"}
+)
 
 
 def source_file(module: ModuleType) -> str | None:
@@ -27,6 +34,9 @@ def source_file(module: ModuleType) -> str | None:
 
 def reload_blocker(module: ModuleType) -> str | None:
     """Why ``module`` cannot be reloaded from source (None: it can)."""
+    name = getattr(module, "__name__", None)
+    if isinstance(name, str) and name.partition(".")[0] in PROTECTED_PACKAGES:
+        return "it is part of reload-agent or a library the agent runs on (reloading it would break the agent)"
     spec = getattr(module, "__spec__", None)
     origin = getattr(spec, "origin", None)
     loader = getattr(spec, "loader", None) or getattr(module, "__loader__", None)

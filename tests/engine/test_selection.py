@@ -161,3 +161,16 @@ def test_list_modules_fields_and_speed(mods, engine):
         for name in fakes:
             sys.modules.pop(name, None)
             sources.forget(name)
+
+
+def test_the_agent_and_its_libraries_are_never_reloadable(engine):
+    import reload_agent.engine.undo as own
+
+    infos = engine.list_modules("reload_agent*")
+    assert infos and not [i.name for i in infos if i.reloadable or i.stale]
+    with pytest.raises(ReloadError) as info:
+        engine.reload(["reload_agent.engine.undo"])
+    assert info.value.phase == "resolve" and "reload-agent" in info.value.exception.message
+    with pytest.raises(ReloadError):
+        engine.reload(files=[own.__file__])
+    assert "reload_agent.engine.undo" not in engine.stale_modules()
