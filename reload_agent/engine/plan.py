@@ -19,6 +19,7 @@ Patch is possible when only function bodies changed (or lines moved):
 from __future__ import annotations
 
 import __future__
+import bisect
 import dataclasses
 import functools
 import operator
@@ -157,72 +158,132 @@ def _first_line(code: CodeType) -> int:
 
 
 def _fast_path(
-    module: ModuleType,
-    record: SourceRecord,
-    entry: DefEntry,
-    text: str,
-    new_lines: list[str],
-    stat: Any,
-    digest: bytes | None,
+    module: ModuleType, record: SourceRecord, text: str, new_lines: list[str], stat: Any, digest: bytes | None
 ) -> PatchPlan | None:
-    """Compile only ``entry``, the function the edit lies in; None when the edit is not body-only.
+    """Compile only the functions whose text changed; None when the edit is not of that shape.
 
-    The old and new text of the definition are compiled alone (inside stubs of its classes);
-    equal code shapes mean same decorators, defaults and signature, and exactly one
-    definition: only the body changed.
+    Walks the loaded text's definitions in order and finds each in the new text (same
+    header line, same text between definitions). A definition whose text differs is
+    compiled alone, old and new (inside stubs of its classes); equal code shapes mean
+    same decorators, defaults and signature, and still exactly one definition: only the
+    body changed. Everything else only moved, by a known number of lines.
     """
-    old_lines = record.lines
-    delta = len(new_lines) - len(old_lines)
+    old = record.lines
+    new = new_lines
     file = record.file
-    # The index is a hint: the live function must really start where the index says.
+    index = _index(record)
+    entries = index.entries
+    if not entries or old[: entries[0].start - 1] != new[: entries[0].start - 1]:
+        return None
+    offsets: list[int] = []  # per entry: new line - old line at its start
+    new_entries: list[DefEntry] = []
+    changed: list[tuple[DefEntry, int]] = []  # (entry, new end line)
+    d = 0
+    for i, e in enumerate(entries):
+        lo = e.start - 1
+        if i + 1 < len(entries):
+            nxt = entries[i + 1]
+            if new[lo + d : nxt.start + d] == old[lo : nxt.start]:  # entry, gap and next header unchanged
+                offsets.append(d)
+                new_entries.append(DefEntry(e.start + d, e.end + d, e.qualname, e.stubs))
+                continue
+            gap = old[e.end : nxt.start - 1]
+            try:
+                anchor = new.index(old[nxt.start - 1], lo + d + 1)  # the next definition's header
+            except ValueError:
+                return None
+            end = anchor - len(gap)
+            if end <= lo + d or new[end:anchor] != gap:
+                return None
+            after = anchor - (nxt.start - 1)
+        else:
+            tail = old[e.end :]
+            end = len(new) - len(tail)
+            if end <= lo + d or new[end:] != tail:
+                return None
+            after = end - e.end
+            if after == d and new[lo + d : end] == old[lo : e.end]:
+                offsets.append(d)
+                new_entries.append(DefEntry(e.start + d, e.end + d, e.qualname, e.stubs))
+                continue
+        offsets.append(d)
+        new_entries.append(DefEntry(e.start + d, end, e.qualname, e.stubs))
+        changed.append((e, end))
+        d = after
+    if not changed:
+        return None  # only text between definitions changed: the general path decides
     live = _live(module, file)
-    targets = [fn for fn in live if fn.__code__.co_qualname == entry.qualname]
-    if not targets or any(fn.__code__.co_firstlineno != entry.start for fn in targets):
-        return None
-    flags = targets[0].__code__.co_flags & _FUTURE_FLAGS
     shapes: dict[tuple[int, int, str], Any] = record.cache.setdefault("snippets", {})
-    key = (entry.start, entry.end, entry.qualname)
-    old_shape = shapes.get(key)
-    if old_shape is None:
-        old_code = _snippet(old_lines, entry, entry.end, file, flags)
-        if old_code is None:
+    new_shapes: dict[tuple[int, int, str], Any] = {}
+    new_codes: dict[str, list[CodeType]] = {}
+    for e, end in changed:
+        delta = offsets[entries.index(e)]
+        targets = [fn for fn in live if fn.__code__.co_qualname == e.qualname]
+        # The index is a hint: the live function must really start where the index says.
+        if not targets or any(fn.__code__.co_firstlineno != e.start for fn in targets):
             return None
-        old_shape = shapes[key] = code_shape(old_code)
-    code = _snippet(new_lines, entry, entry.end + delta, file, flags)
-    if code is None:
-        return None
-    new_target = code_map(code).get(entry.qualname)
-    if new_target and new_target[0].co_freevars != targets[0].__code__.co_freevars:
-        raise PatchImpossible(_freevars_reason(entry.qualname, targets[0].__code__, new_target[0]))
-    shape = code_shape(code)
-    if shape != old_shape:
-        return None  # a decorator, default or signature changed, or the edit left the definition
-    prefix = entry.qualname + "."
-    new_codes = {q: c for q, c in code_map(code).items() if q == entry.qualname or q.startswith(prefix)}
-    if not new_codes.get(entry.qualname):
-        return None
-    swaps, changed = _swaps_for(live, new_codes)
-    if delta:
-        for fn in live:
-            c = fn.__code__
-            if c.co_firstlineno > entry.end:
-                swaps.append((fn, shift_code(c, delta), ...))
-    new_record = _new_record(record, text, new_lines, stat, digest)
-    new_record.cache["index"] = _index(record).after_edit(entry, entry.end + delta, delta)
-    new_record.cache["snippets"] = {(entry.start, entry.end + delta, entry.qualname): shape}
-    return PatchPlan(swaps, changed, new_record, fast=True)
+        flags = targets[0].__code__.co_flags & _FUTURE_FLAGS
+        key = (e.start, e.end, e.qualname)
+        old_shape = shapes.get(key)
+        if old_shape is None:
+            old_code = _snippet(old, e, e.start, e.end, file, flags)
+            if old_code is None:
+                return None
+            old_shape = shapes[key] = code_shape(old_code)
+        code = _snippet(new, e, e.start + delta, end, file, flags)
+        if code is None:
+            return None
+        codes = code_map(code)
+        target = codes.get(e.qualname)
+        if not target:
+            return None
+        if target[0].co_freevars != targets[0].__code__.co_freevars:
+            raise PatchImpossible(_freevars_reason(e.qualname, targets[0].__code__, target[0]))
+        shape = code_shape(code)
+        if shape != old_shape:
+            return None  # a decorator, default or signature changed, or the edit left the definition
+        new_shapes[(e.start + delta, end, e.qualname)] = shape
+        prefix = e.qualname + "."
+        new_codes.update((q, c) for q, c in codes.items() if q == e.qualname or q.startswith(prefix))
+    swaps, functions = _swaps_for(live, new_codes)
+    swapped = {id(fn) for fn, _, _ in swaps}
+    starts = [e.start for e in entries]
+    for fn in live:
+        c = fn.__code__
+        if id(fn) in swapped or c.co_qualname in new_codes:
+            continue
+        i = bisect.bisect_right(starts, c.co_firstlineno) - 1
+        # inside (or after) entry i: it moved with that entry, or with the text after it
+        shift = 0 if i < 0 else offsets[i] if c.co_firstlineno <= entries[i].end else _after(i, offsets, changed, entries)
+        if shift:
+            swaps.append((fn, shift_code(c, shift), ...))
+    rec = _new_record(record, text, new, stat, digest)
+    rec.cache["index"] = DefIndex(new_entries, presorted=True)
+    rec.cache["snippets"] = new_shapes
+    return PatchPlan(swaps, functions, rec, fast=True)
 
 
-def _snippet(lines: list[str], entry: DefEntry, end: int, file: str, flags: int) -> CodeType | None:
-    """Compile lines ``entry.start..end`` alone, inside stubs of the enclosing classes, at their real line numbers.
+def _after(i: int, offsets: list[int], changed: list[tuple[DefEntry, int]], entries: list[DefEntry]) -> int:
+    """Line offset of the text that follows entry ``i`` (the next entry's, or the end's)."""
+    if i + 1 < len(offsets):
+        return offsets[i + 1]
+    e = entries[i]
+    for entry, end in changed:
+        if entry is e:
+            return end - e.end
+    return offsets[i]
+
+
+def _snippet(lines: list[str], entry: DefEntry, start: int, end: int, file: str, flags: int) -> CodeType | None:
+    """Compile lines ``start..end`` alone, inside stubs of ``entry``'s classes, at their real line numbers.
 
     The stubs give the right ``co_qualname``, private-name mangling and ``__class__`` cell.
     """
     k = len(entry.stubs)
-    if entry.start - 1 < k or end > len(lines) or end < entry.start:
+    if start - 1 < k or end > len(lines) or end < start:
         return None
     stubs = "".join(f"{ws}class {name}:\n" for name, ws in entry.stubs)
-    text = "\n" * (entry.start - 1 - k) + stubs + "".join(lines[entry.start - 1 : end])
+    text = "\n" * (start - 1 - k) + stubs + "".join(lines[start - 1 : end])
     try:
         return compile(text, file, "exec", flags=flags, dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -306,17 +367,14 @@ def plan_module(
         return full("the source this module was loaded from is unknown, so the edit cannot be isolated")
     if text == record.text:
         return PatchPlan([], [], _new_record(record, text, new_lines, stat, digest), fast=True)
+    try:
+        plan = _fast_path(module, record, text, new_lines, stat, digest)
+    except PatchImpossible as exc:
+        return full(str(exc))
+    if plan is not None:
+        return plan
     lo, hi, new_hi = _changed_region(record.lines, new_lines)
-    index = _index(record)
-    entry = index.containing(lo, hi)
-    if entry is not None:
-        try:
-            plan = _fast_path(module, record, entry, text, new_lines, stat, digest)
-        except PatchImpossible as exc:
-            return full(str(exc))
-        if plan is not None:
-            return plan
-    elif not index.overlaps(lo, hi) and (_has_code(record.lines[lo:hi]) or _has_code(new_lines[lo:new_hi])):
+    if not _index(record).overlaps(lo, hi) and (_has_code(record.lines[lo:hi]) or _has_code(new_lines[lo:new_hi])):
         return full(f"module-level code changed (line {lo + 1})")
     # General path: the module code must have the same shape (only function bodies differ).
     code = _compile(text, file)

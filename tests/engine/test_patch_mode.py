@@ -432,20 +432,26 @@ def test_importlib_reload_keeps_record_in_step(mods, engine):
     assert res.modules[0].mode == "patch" and m.f() == 3
 
 
-def test_one_function_edit_takes_the_fast_path_several_take_the_general_one(mods):
+def test_body_edits_take_the_fast_path_other_edits_the_general_one(mods):
     from reload_agent.engine import sources
     from reload_agent.engine.plan import PatchPlan, plan_module
 
     src = "def a():\n    return 1\n\n\nclass K:\n    def b(self):\n        return 1\n"
     m = mods.load("m_paths", src)
     record = sources.loaded_source("m_paths", m)
-    one = plan_module(m, record, src.replace("return 1\n\n\n", "return 2\n\n\n"), stat=None, digest=None, mode="auto")
+
+    def plan(text):
+        return plan_module(m, record, text, stat=None, digest=None, mode="auto")
+
+    one = plan(src.replace("return 1\n\n\n", "return 2\n\n\n"))
     assert isinstance(one, PatchPlan) and one.fast and one.functions == ["a"]
-    method = plan_module(m, record, src.replace("        return 1", "        x = 1\n        return x"),
-                         stat=None, digest=None, mode="auto")
+    method = plan(src.replace("        return 1", "        x = 1\n        return x"))
     assert isinstance(method, PatchPlan) and method.fast and method.functions == ["K.b"]
-    both = plan_module(m, record, src.replace("return 1", "return 3"), stat=None, digest=None, mode="auto")
-    assert isinstance(both, PatchPlan) and not both.fast and sorted(both.functions) == ["K.b", "a"]
+    both = plan(src.replace("return 1", "return 3"))
+    assert isinstance(both, PatchPlan) and both.fast and sorted(both.functions) == ["K.b", "a"]
+    # a comment between the definitions: not a body edit, the whole text is compiled and compared
+    commented = plan(src.replace("\n\nclass K", "\n# note\nclass K").replace("return 1", "return 4"))
+    assert isinstance(commented, PatchPlan) and not commented.fast and sorted(commented.functions) == ["K.b", "a"]
 
 
 def test_function_hidden_by_a_decorator_gets_a_full_reload(mods, engine):
