@@ -30,6 +30,7 @@ from .codeutil import (
     code_map,
     code_shape,
     docstring,
+    functions_at,
     is_function_code,
     live_functions,
     same_except_lines,
@@ -185,7 +186,7 @@ def _fast_path(
             nxt = entries[i + 1]
             if new[lo + d : nxt.start + d] == old[lo : nxt.start]:  # entry, gap and next header unchanged
                 offsets.append(d)
-                new_entries.append(DefEntry(e.start + d, e.end + d, e.qualname, e.stubs))
+                new_entries.append(DefEntry(e.start + d, e.end + d, e.qualname, e.stubs) if d else e)
                 continue
             gap = old[e.end : nxt.start - 1]
             try:
@@ -204,7 +205,7 @@ def _fast_path(
             after = end - e.end
             if after == d and new[lo + d : end] == old[lo : e.end]:
                 offsets.append(d)
-                new_entries.append(DefEntry(e.start + d, e.end + d, e.qualname, e.stubs))
+                new_entries.append(DefEntry(e.start + d, e.end + d, e.qualname, e.stubs) if d else e)
                 continue
         offsets.append(d)
         new_entries.append(DefEntry(e.start + d, end, e.qualname, e.stubs))
@@ -212,7 +213,11 @@ def _fast_path(
         d = after
     if not changed:
         return None  # only text between definitions changed: the general path decides
-    live = _live(module, file)
+    # Nothing moved: the changed functions are all there is to find, along their own paths.
+    live = _changed_functions(module, file, [e.qualname for e, _ in changed]) if not d and not any(offsets) else None
+    targeted = live is not None
+    if live is None:
+        live = _live(module, file)
     shapes: dict[tuple[int, int, str], Any] = record.cache.setdefault("snippets", {})
     new_shapes: dict[tuple[int, int, str], Any] = {}
     new_codes: dict[str, list[CodeType]] = {}
@@ -245,6 +250,8 @@ def _fast_path(
         new_shapes[(e.start + delta, end, e.qualname)] = shape
         prefix = e.qualname + "."
         new_codes.update((q, c) for q, c in codes.items() if q == e.qualname or q.startswith(prefix))
+    if targeted and len(new_codes) > len(changed):
+        live = _live(module, file)  # nested functions changed too: their live closures can be anywhere
     swaps, functions = _swaps_for(live, new_codes)
     swapped = {id(fn) for fn, _, _ in swaps}
     starts = [e.start for e in entries]
@@ -261,6 +268,17 @@ def _fast_path(
     rec.cache["index"] = DefIndex(new_entries, presorted=True)
     rec.cache["snippets"] = new_shapes
     return PatchPlan(swaps, functions, rec, fast=True)
+
+
+def _changed_functions(module: ModuleType, file: str, qualnames: list[str]) -> list[FunctionType] | None:
+    """The live functions of ``qualnames`` found along their paths; None when one is not found that way."""
+    found: list[FunctionType] = []
+    for qualname in qualnames:
+        fns = [fn for fn in functions_at(vars(module), module.__name__, qualname) if fn.__code__.co_filename == file]
+        if not fns:
+            return None
+        found.extend(fns)
+    return found
 
 
 def _after(i: int, offsets: list[int], changed: list[tuple[DefEntry, int]], entries: list[DefEntry]) -> int:
