@@ -5,7 +5,7 @@ and writes its :class:`harness.Measure` as JSON; this script gathers them and
 renders one Markdown report. ``--quick`` is the seconds-long smoke
 configuration used by ``tests/test_bench_smoke.py``.
 
-    .venv/bin/python bench/run.py                 # everything, ~10 min on 2 cores
+    .venv/bin/python bench/run.py                 # everything, a few minutes on 2 cores
     .venv/bin/python bench/run.py --only 1 9      # some measures
     .venv/bin/python bench/run.py --quick --out /tmp/R.md
 """
