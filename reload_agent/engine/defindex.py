@@ -50,7 +50,7 @@ class DefIndex:
 
     def __init__(self, entries: list[DefEntry], presorted: bool = False) -> None:
         self.entries = entries if presorted else sorted(entries, key=lambda e: e.start)
-        self._starts = [e.start for e in self.entries]
+        self.starts = [e.start for e in self.entries]
 
     @classmethod
     def scan(cls, lines: list[str]) -> DefIndex:
@@ -99,12 +99,12 @@ class DefIndex:
 
     def overlaps(self, lo: int, hi: int) -> bool:
         """Do the old lines ``lo:hi`` (0-based, half open) touch any definition?"""
-        i = bisect.bisect_right(self._starts, max(hi, lo + 1)) - 1
+        i = bisect.bisect_right(self.starts, max(hi, lo + 1)) - 1
         return i >= 0 and self.entries[i].end > lo
 
     def containing(self, lo: int, hi: int) -> DefEntry | None:
         """The definition holding the changed lines ``lo:hi`` (0-based, half open; ``lo == hi``: an insertion)."""
-        i = bisect.bisect_right(self._starts, lo + 1) - 1
+        i = bisect.bisect_right(self.starts, lo + 1) - 1
         if i < 0:
             return None
         entry = self.entries[i]

@@ -102,3 +102,30 @@ def test_random_edit_sequences_match_the_model(mods, first, plan):
             assert engine.list_modules(name)[0].version == len(stack) - 1
     finally:
         sys.modules.pop(name, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    old=st.lists(st.sampled_from("abcd"), max_size=80),
+    edits=st.lists(st.tuples(st.sampled_from(["set", "insert", "delete"]), st.integers(0, 100)), max_size=4),
+)
+def test_changed_region_matches_a_line_by_line_scan(old, edits):
+    from reload_agent.engine.plan import _changed_region
+
+    new = list(old)
+    for op, at in edits:
+        if op == "insert":
+            new.insert(at % (len(new) + 1), "x")
+        elif new:
+            if op == "set":
+                new[at % len(new)] = "y"
+            else:
+                del new[at % len(new)]
+    n = min(len(old), len(new))
+    lo = 0
+    while lo < n and old[lo] == new[lo]:
+        lo += 1
+    tail = 0
+    while tail < n - lo and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    assert _changed_region(old, new) == (lo, len(old) - tail, len(new) - tail)
