@@ -475,3 +475,28 @@ def test_function_hidden_by_a_decorator_gets_a_full_reload(mods, engine):
     res = engine.reload(["m_hidden"])
     assert res.modules[0].mode == "full" and "hello" in res.modules[0].reason
     assert m.hello() == "hello 2" and m.other() == 2
+
+
+def test_functions_outside_definitions_move_with_the_text(mods, engine):
+    src = """
+        def a():
+            return 1
+
+        if True:
+            def b():
+                raise ValueError("b")
+
+        key = lambda: 1 / 0
+    """
+    m = mods.load("m_moves", src)
+    res = engine.reload(sources={"m_moves": mods.path("m_moves").read_text().replace(
+        "    return 1\n", "    x = 1\n    y = 2\n    return x + y\n")})
+    assert res.modules[0].mode == "patch" and res.modules[0].functions == ["a"]
+    assert m.a() == 3
+    for fn, line in ((m.b, 9), (m.key, 11)):
+        try:
+            fn()
+        except (ValueError, ZeroDivisionError) as exc:
+            assert traceback.extract_tb(exc.__traceback__)[-1].lineno == line
+        else:
+            raise AssertionError("did not raise")
