@@ -21,7 +21,7 @@ from reload_agent_client.protocol import MODES
 from . import sources as _sources
 from .graph import ImportGraph
 from .history import Entry, History, now_iso
-from .modules import modules_for_file, reload_blocker, source_file
+from .modules import PROTECTED_PACKAGES, modules_for_file, reload_blocker, source_file
 from .plan import FullPlan, PatchPlan
 from .results import (
     ExceptionInfo,
@@ -56,6 +56,9 @@ class Engine:
         self._last_id = 0
         #: name -> (id of the module object, its __file__, reloadable): list_modules stays cheap
         self._known: dict[str, tuple[int, str | None, bool]] = {}
+        #: stale scan entries, valid while sys.modules' size and the source records are unchanged
+        self._scan_cache: list[tuple[str, int, int, int, str]] = []
+        self._scan_key: tuple[int, int] | None = None
 
     # ---------------------------------------------------------------- queries
     def list_modules(self, pattern: str | None = None, stale: bool = False) -> list[ModuleInfo]:
@@ -92,16 +95,54 @@ class Engine:
     def stale_modules(self, files: Sequence[str] | None = None) -> list[str]:
         """Modules whose file changed since they were loaded or last reloaded (stat, then content hash)."""
         if files is not None:
-            names = sorted({n for f in files for n in modules_for_file(f)})
+            entries = self._scan_entries({n: sys.modules.get(n) for f in files for n in modules_for_file(f)})
         else:
-            names = [n for n, m in list(sys.modules.items()) if m is not None]
+            key = (len(sys.modules), _sources.generation())
+            if self._scan_key != key:
+                self._scan_cache = self._scan_entries(dict(sys.modules))
+                self._scan_key = (len(sys.modules), _sources.generation())
+            entries = self._scan_cache
+        stat = os.stat
         out = []
-        for name in names:
-            module = sys.modules.get(name)
-            file = getattr(module, "__file__", None) if module is not None else None
-            if isinstance(file, str) and self._reloadable(name, module, file) and _sources.is_stale(name, file):  # type: ignore[arg-type]
+        # The tight loop: a full scan of 10,000 modules costs little more than their os.stat calls.
+        for file, mtime, size, ino, name in entries:
+            try:
+                st = stat(file)
+            except OSError:
+                continue
+            if st.st_mtime_ns == mtime and st.st_size == size and st.st_ino == ino:
+                continue  # unchanged since loaded or last reloaded
+            if _sources.is_stale(name, file):  # stat changed: compare content hashes (cached per stat)
                 out.append(name)
         return sorted(out)
+
+    def _scan_entries(self, modules: dict[str, ModuleType | None]) -> list[tuple[str, int, int, int, str]]:
+        """(file, mtime_ns, size, inode, name) per reloadable module, from its record (-1: always look closer)."""
+        entries = []
+        records = _sources.records()
+        for name, module in modules.items():
+            file = getattr(module, "__file__", None)
+            if not isinstance(file, str):
+                continue
+            rec = records.get(name)
+            if (
+                rec is not None
+                and rec.trusted  # its source was read when it was imported or reloaded: it has one
+                and rec.file == file
+                and rec.stat is not None
+                and name.partition(".")[0] not in PROTECTED_PACKAGES
+            ):
+                entries.append((file, *rec.stat, name))
+                continue
+            if module is None or not self._reloadable(name, module, file):
+                continue
+            rec = _sources.record_for(name)
+            if rec is None or rec.file != file or rec.stat is None:
+                _sources.is_stale(name, file)  # records a baseline on first sight
+                rec = _sources.record_for(name)
+            key = rec.stat if rec is not None and rec.file == file and rec.stat is not None else (-1, -1, -1)
+            entries.append((file, *key, name))
+        return entries
 
     def history(self, limit: int | None = None) -> list[TransactionRecord]:
         """Transactions, newest first."""

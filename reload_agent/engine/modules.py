@@ -66,12 +66,39 @@ def _realpath(path: str) -> str:
     return found
 
 
+class _FileIndex:
+    """realpath -> names of the loaded modules with that source, rebuilt when it misses or is out of date."""
+
+    def __init__(self) -> None:
+        self._by_file: dict[str, list[str]] = {}
+        self._size = -1
+
+    def _rebuild(self) -> None:
+        by_file: dict[str, list[str]] = {}
+        modules = list(sys.modules.items())
+        for name, module in modules:
+            file = source_file(module) if module is not None else None
+            if file is not None:
+                by_file.setdefault(_realpath(file), []).append(name)
+        self._by_file, self._size = by_file, len(modules)
+
+    def lookup(self, path: str) -> list[str]:
+        target = os.path.realpath(path)
+        if self._size != len(sys.modules):
+            self._rebuild()
+        for attempt in (0, 1):
+            names = self._by_file.get(target, [])
+            # an entry may be out of date (a module replaced meanwhile): check each against sys.modules
+            found = [n for n in names if (f := source_file(sys.modules.get(n))) is not None and _realpath(f) == target]
+            if (found and len(found) == len(names)) or attempt:
+                return sorted(found)
+            self._rebuild()  # a miss may be a module imported since: look again, once
+        return []
+
+
+_index = _FileIndex()
+
+
 def modules_for_file(path: str) -> list[str]:
     """Names of loaded modules whose source is ``path`` (compared by realpath; ``pkg/__init__.py`` -> pkg)."""
-    target = os.path.realpath(path)
-    found = []
-    for name, module in list(sys.modules.items()):
-        file = source_file(module) if module is not None else None
-        if file is not None and _realpath(file) == target:
-            found.append(name)
-    return sorted(found)
+    return _index.lookup(path)

@@ -29,6 +29,8 @@ __all__ = [
     "StatKey",
     "install_import_hook",
     "record_for",
+    "records",
+    "generation",
     "set_record",
     "forget",
     "loaded_source",
@@ -127,7 +129,21 @@ class SourceRecord:
         return lines
 
 
-_records: dict[str, SourceRecord] = {}
+class _Records(dict):  # type: ignore[type-arg]
+    """The records by module name; ``generation`` changes whenever an entry does (scans cache by it)."""
+
+    generation = 0
+
+    def __setitem__(self, name: str, record: SourceRecord) -> None:
+        self.generation += 1
+        super().__setitem__(name, record)
+
+    def pop(self, name: str, default: Any = None) -> Any:
+        self.generation += 1
+        return super().pop(name, default)
+
+
+_records: _Records = _Records()
 _hook_lock = threading.Lock()
 _hook: "_CapturingFinder | None" = None
 
@@ -138,6 +154,16 @@ def record_for(name: str, module: ModuleType | None = None) -> SourceRecord | No
     if rec is not None and module is not None and rec.file != getattr(module, "__file__", None):
         return None
     return rec
+
+
+def records() -> dict[str, SourceRecord]:
+    """All records by module name (read it, do not change it: use :func:`set_record`)."""
+    return _records
+
+
+def generation() -> int:
+    """Changes whenever a record is added, replaced or removed."""
+    return _records.generation
 
 
 def set_record(name: str, record: SourceRecord | None) -> None:

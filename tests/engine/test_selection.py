@@ -174,3 +174,12 @@ def test_the_agent_and_its_libraries_are_never_reloadable(engine):
     with pytest.raises(ReloadError):
         engine.reload(files=[own.__file__])
     assert "reload_agent.engine.undo" not in engine.stale_modules()
+
+
+def test_stale_scan_sees_modules_imported_after_a_scan(mods, engine):
+    engine.stale_modules()  # builds the scan cache
+    m = mods.load("m_late", "X = 1\n")
+    mods.write("m_late", "X = 2\n")
+    assert "m_late" in engine.stale_modules()
+    engine.reload(["m_late"])
+    assert "m_late" not in engine.stale_modules() and m.X == 2
