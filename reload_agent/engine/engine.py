@@ -40,6 +40,10 @@ __all__ = ["Engine"]
 Listener = Callable[[str, dict[str, Any]], None]
 
 
+def _first(item: tuple[str, Any]) -> str:
+    return item[0]
+
+
 class Engine:
     """Reloads, rollbacks and history for the modules of this process. Thread-safe.
 
@@ -64,19 +68,18 @@ class Engine:
     def list_modules(self, pattern: str | None = None, stale: bool = False) -> list[ModuleInfo]:
         """Loaded modules (``pattern``: fnmatch glob on the name); ``stale``: only those whose file changed."""
         match = re.compile(fnmatch.translate(pattern)).match if pattern else None
+        stale_names = set(self.stale_modules())  # one tight scan; the rest is bookkeeping
         out = []
         versions = self._versions
-        for name, module in list(sys.modules.items()):
+        for name, module in sorted(sys.modules.items(), key=_first):
             if module is None or (match is not None and not match(name)):
+                continue
+            is_stale = name in stale_names
+            if stale and not is_stale:
                 continue
             raw = getattr(module, "__file__", None)
             file = raw if isinstance(raw, str) else None
-            reloadable = self._reloadable(name, module, file)
-            is_stale = reloadable and _sources.is_stale(name, file)  # type: ignore[arg-type]
-            if stale and not is_stale:
-                continue
-            out.append(ModuleInfo(name, file, is_stale, versions.get(name, 0), reloadable))
-        out.sort(key=lambda m: m.name)
+            out.append(ModuleInfo(name, file, is_stale, versions.get(name, 0), self._reloadable(name, module, file)))
         return out
 
     def _reloadable(self, name: str, module: ModuleType, file: str | None) -> bool:

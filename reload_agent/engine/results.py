@@ -176,7 +176,7 @@ class RollbackResult:
         }
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class ModuleInfo:
     name: str
     file: str | None
