@@ -65,9 +65,11 @@ def fuzz(target: FuzzTarget, seconds: float) -> dict[str, Any]:
         except Exception as exc:  # a finding: record it and go on
             first_line = (str(exc).splitlines() or [""])[0][:160]
             key = f"{type(exc).__name__}: {first_line} | kind={case.kind} method={_method_of(case)}"
-            entry = findings.setdefault(key, {"count": 0, "example": repr(case.data[:400]),
-                                              "authenticated": authenticate})
+            entry = findings.setdefault(key, {"count": 0, "firstCase": counts["cases"], "examples": []})
             entry["count"] += 1
+            entry["lastCase"] = counts["cases"]
+            if len(entry["examples"]) < 3:
+                entry["examples"].append({"frame": repr(case.data[:400]), "authenticated": authenticate})
             counts["failed"] += 1
         try:
             target.check_alive()

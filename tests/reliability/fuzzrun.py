@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from .kit import Probe, assert_no_thread_leak, launch_host, proc_fds, proc_rss_k
 
 __all__ = ["FuzzTarget", "fuzz_target"]
 
+ROOT = Path(__file__).resolve().parents[2]
 #: Frame kinds whose framing is intact, so the agent stays in step and must answer a follow-up.
 _IN_STEP = {"json", "msgpack", "bad-body", "bad-msgpack-utf8"}
 #: A conforming agent answers in milliseconds; this only bounds how long a hang takes to show.
@@ -87,6 +89,8 @@ class FuzzTarget:
                     assert "result" in reply or "error" in reply, reply
                 except Closed:
                     pass  # allowed: the case may have ended the connection (exit, failed auth)
+                except TimeoutError as exc:
+                    raise AssertionError("a follow-up request after the case got no answer") from exc
         finally:
             client.close()
 
@@ -114,11 +118,19 @@ class FuzzTarget:
 
 @contextlib.contextmanager
 def fuzz_target(workdir: Path) -> Iterator[FuzzTarget]:
-    """A host importing the sacrificial module, ready to be fuzzed."""
+    """A host importing the sacrificial module, ready to be fuzzed.
+
+    The host runs a private copy of the agent's packages: fuzzed ``stale: true`` reloads
+    must not pick up edits made to the working tree while a long run goes on (that
+    hazard has its own test, ``test_faults.test_the_agent_never_reloads_its_own_code``).
+    """
     app = workdir / "app"
     app.mkdir(parents=True, exist_ok=True)
     (app / f"{TARGET_MODULE}.py").write_text('def probe():\n    return "v0"\n')
-    with launch_host(workdir, "fault_host.py", [str(app), TARGET_MODULE]) as host:
+    site = workdir / "site"
+    for package in ("reload_agent", "client/reload_agent_client"):
+        shutil.copytree(ROOT / package, site / Path(package).name, ignore=shutil.ignore_patterns("__pycache__"))
+    with launch_host(workdir, "fault_host.py", [str(app), TARGET_MODULE], env={"PYTHONPATH": str(site)}) as host:
         target = FuzzTarget(host, app)
         try:
             yield target

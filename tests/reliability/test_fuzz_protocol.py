@@ -16,8 +16,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from reload_agent_client import protocol
+
 from .frames import Case, cases
 from .fuzzrun import FuzzTarget, fuzz_target
+from .kit import session
 
 EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "300"))
 
@@ -54,3 +57,19 @@ def test_a_notification_method_sent_as_a_request_is_answered(target: FuzzTarget,
     params = {"textDocument": {"uri": "file:///nonexistent.py"}} if method.startswith("textDocument") else {}
     body = json.dumps({"jsonrpc": "2.0", "id": 41, "method": method, "params": params}).encode()
     target.run(Case(b"Content-Length: %d\r\n\r\n%s" % (len(body), body), 41, "json"), authenticate=True)
+
+
+@pytest.mark.parametrize("use_msgpack", [False, True])
+def test_a_request_after_shutdown_is_answered(target: FuzzTarget, use_msgpack: bool) -> None:
+    """Found by the long fuzz run: after ``shutdown``, pygls dropped further requests without a word."""
+    with session(target.host.address, target.host.token) as client:
+        assert client.request(protocol.METHOD_SHUTDOWN, None, use_msgpack=use_msgpack)["result"] is None
+        reply = client.request(protocol.METHOD_STATUS, {}, use_msgpack=use_msgpack)
+        assert reply["error"]["code"] == protocol.ErrorCode.INVALID_REQUEST, reply
+
+
+def test_a_request_id_with_a_lone_surrogate_is_answered(target: FuzzTarget) -> None:
+    """JSON can escape a lone surrogate (``"\\ud800"``) although UTF-8 cannot encode it: the
+    answer must still go out (JSON's own escape works), not vanish in an encoding error."""
+    body = b'{"jsonrpc": "2.0", "id": "a\\udfffb", "method": "reloadAgent/status"}'
+    target.run(Case(b"Content-Length: %d\r\n\r\n%s" % (len(body), body), "a\udfffb", "json"), authenticate=True)

@@ -19,7 +19,7 @@ import pytest
 
 from reload_agent_client import protocol
 from tests.support.agents import AgentHost, wait_for
-from tests.support.rawclient import Closed, RawClient
+from tests.support.rawclient import RawClient
 
 from .kit import Probe, assert_no_thread_leak, call, launch_host, proc_fds, session
 
@@ -147,10 +147,7 @@ def one_cycle(host: AgentHost, kind: int) -> None:
             assert "result" in client.initialize(host.token)
             assert "result" in client.request(protocol.METHOD_SHUTDOWN)
             client.notify(protocol.METHOD_EXIT)
-            try:
-                client.expect_closed(timeout=10)
-            except Closed:
-                pass
+            client.expect_closed(timeout=10)
     finally:
         client.close()
 
