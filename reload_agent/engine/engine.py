@@ -195,11 +195,13 @@ class Engine:
                 except ReloadError as err:
                     if err.transaction is not None:
                         notice = ("didReload", {"transaction": err.transaction, "ok": False,
-                                                "modules": [{"name": n} for n in err.modules], "error": err.to_json()})
+                                                "modules": [{"name": n} for n in err.modules], "error": err.to_json(),
+                                                "durationMs": round((time.perf_counter() - started) * 1000, 3)})
                     raise
                 if result.transaction:
                     notice = ("didReload", {"transaction": result.transaction, "ok": True,
-                                            "modules": [m.to_json() for m in result.modules]})
+                                            "modules": [m.to_json() for m in result.modules],
+                                            "durationMs": round(result.duration_ms, 3)})
                 return result
         finally:
             if notice is not None:
@@ -356,9 +358,7 @@ class Engine:
             duration = (time.perf_counter() - started) * 1000
             self._history.add(Entry(TransactionRecord(tid, now_iso(), names, True, duration, kind="rollback")))
             result = RollbackResult(tid, entry.record.id, [(n, self._versions.get(n, 0)) for n in names], duration)
-        payload = result.to_json()
-        payload.pop("durationMs", None)
-        self._notify("didRollback", payload)
+        self._notify("didRollback", result.to_json())
         return result
 
     def _notify(self, kind: str, params: dict[str, Any]) -> None:

@@ -11,8 +11,10 @@ so the agent layer never re-shapes results by hand.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import linecache
+import os
 import traceback
 from typing import Any, Literal, Sequence
 
@@ -45,6 +47,11 @@ class Frame:
         return {"file": self.file, "line": self.line, "function": self.function}
 
 
+# The engine's own frames (and ast.parse, which raises the syntax errors it reports) say nothing about the user's
+# code: a traceback shows only the frames of the code being reloaded and what it called.
+_INTERNAL_PREFIXES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep, ast.__file__)
+
+
 @dataclasses.dataclass(frozen=True)
 class ExceptionInfo:
     """An exception raised by module code, reduced to plain data.
@@ -65,7 +72,9 @@ class ExceptionInfo:
     @classmethod
     def from_exception(cls, exc: BaseException, prefer_file: str | None = None) -> ExceptionInfo:
         frames = tuple(
-            Frame(fs.filename, fs.lineno or 0, fs.name) for fs in traceback.extract_tb(exc.__traceback__)
+            Frame(fs.filename, fs.lineno or 0, fs.name)
+            for fs in traceback.extract_tb(exc.__traceback__)
+            if not fs.filename.startswith(_INTERNAL_PREFIXES)
         )
         file = line = column = None
         if isinstance(exc, SyntaxError):

@@ -111,8 +111,11 @@ def test_subscribe_sees_every_transaction(mods, engine):
     mods.write("m_sub", _v(3))
     engine.reload(["m_sub"])
     assert [k for k, _ in seen] == ["didReload", "didReload", "didRollback"]
-    assert seen[0][1] == {"transaction": res.transaction, "ok": True, "modules": [m.to_json() for m in res.modules]}
+    assert seen[0][1] == {"transaction": res.transaction, "ok": True, "modules": [m.to_json() for m in res.modules],
+                          "durationMs": round(res.duration_ms, 3)}
     assert seen[1][1]["ok"] is False and seen[1][1]["error"]["phase"] == "compile"
-    assert seen[2][1]["rolledBack"] == res.transaction
+    assert seen[1][1]["error"]["exception"]["traceback"] == []  # no engine or ast.parse frames for a syntax error
+    assert seen[1][1]["durationMs"] > 0
+    assert seen[2][1]["rolledBack"] == res.transaction and seen[2][1]["durationMs"] >= 0
     assert seen[2][1]["modules"] == [{"name": "m_sub", "version": 0}]
     assert engine.status()["transactions"] == 4
