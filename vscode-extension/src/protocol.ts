@@ -87,7 +87,7 @@ export interface RollbackResult {
   transaction: number;
   rolledBack: number;
   modules: { name: string; version: number }[];
-  durationMs?: number;
+  durationMs: number;
 }
 
 export interface ModuleInfo {
@@ -143,6 +143,6 @@ export interface ReloadNotification {
   ok: boolean;
   modules: (string | ModuleResult | { name: string; version?: number })[];
   error?: ReloadFailure;
-  durationMs?: number;
+  durationMs: number;
   rolledBack?: number;
 }

@@ -43,8 +43,8 @@ export class Reloads {
     this.api = api;
     this.client = client;
     this.subscriptions = [
-      api.onDidReload((p) => void this.report(fromDidReload(p), true)),
-      api.onDidRollback((p) => void this.report(fromDidRollback(p), true)),
+      api.onDidReload((p) => void this.report(fromDidReload(p))),
+      api.onDidRollback((p) => void this.report(fromDidRollback(p))),
     ];
   }
 
@@ -102,10 +102,10 @@ export class Reloads {
   async reload(params: ReloadParams): Promise<Outcome> {
     const api = this.requireApi();
     try {
-      return await this.report(fromReloadResult(await api.reload(params)), false);
+      return await this.report(fromReloadResult(await api.reload(params)));
     } catch (err) {
       if (err instanceof AgentError && err.failure) {
-        const outcome = await this.report(fromFailure(err.failure), false);
+        const outcome = await this.report(fromFailure(err.failure));
         this.diagnostics.show(err.failure, this.settings().pathMappings);
         return outcome;
       }
@@ -115,21 +115,14 @@ export class Reloads {
 
   async rollback(transaction?: number): Promise<Outcome> {
     const api = this.requireApi();
-    return this.report(fromRollbackResult(await api.rollback(transaction === undefined ? {} : { transaction })), false);
+    return this.report(fromRollbackResult(await api.rollback(transaction === undefined ? {} : { transaction })));
   }
 
   /** Status bar, log line and diagnostics for one outcome, once per transaction. */
-  private async report(outcome: Outcome, fromNotification: boolean): Promise<Outcome> {
+  private async report(outcome: Outcome): Promise<Outcome> {
     const key = `${outcome.kind}:${outcome.transaction}`;
     if (outcome.transaction !== null && this.seen.has(key)) {
       return outcome;
-    }
-    if (fromNotification && outcome.durationMs === undefined && outcome.transaction !== null) {
-      // Notifications carry no timing; the history has it.
-      outcome.durationMs = await this.durationOf(outcome.transaction);
-      if (this.seen.has(key)) {
-        return outcome;
-      }
     }
     if (outcome.transaction !== null) {
       this.seen.add(key);
@@ -143,15 +136,6 @@ export class Reloads {
       await this.clearDiagnostics(outcome);
     }
     return outcome;
-  }
-
-  private async durationOf(transaction: number): Promise<number | undefined> {
-    try {
-      const history = (await this.api?.history(20)) ?? [];
-      return history.find((t) => t.id === transaction)?.durationMs;
-    } catch {
-      return undefined;
-    }
   }
 
   private async clearDiagnostics(outcome: Outcome): Promise<void> {

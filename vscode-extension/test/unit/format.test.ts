@@ -59,13 +59,13 @@ test('status bar: "app.views patched 2.1 ms", full reloads, failures with file:l
 });
 
 test('notifications become the same outcomes as results', () => {
-  const ok = fromDidReload({ transaction: 3, ok: true, modules: result('patch').modules });
-  assert.equal(statusText({ ...ok, durationMs: 2.134 }), statusText(fromReloadResult(result('patch'))));
-  const failed = fromDidReload({ transaction: 7, ok: false, modules: [], error: failure });
+  const ok = fromDidReload({ transaction: 3, ok: true, modules: result('patch').modules, durationMs: 2.134 });
+  assert.equal(statusText(ok), statusText(fromReloadResult(result('patch'))));
+  const failed = fromDidReload({ transaction: 7, ok: false, modules: [], error: failure, durationMs: 1 });
   assert.equal(statusText(failed, rel), '$(error) SyntaxError app/views.py:12');
   assert.equal(failed.transaction, 7);
-  const rolled = fromDidRollback({ transaction: 8, ok: true, rolledBack: 3, modules: [{ name: 'app.views', version: 0 }] });
-  assert.equal(statusText(rolled), '$(history) app.views rolled back #3');
+  const rolled = fromDidRollback({ transaction: 8, ok: true, rolledBack: 3, modules: [{ name: 'app.views', version: 0 }], durationMs: 0.5 });
+  assert.equal(statusText(rolled), '$(history) app.views rolled back #3 0.5 ms');
 });
 
 test('connection states', () => {
