@@ -38,7 +38,8 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-test: test-python test-extension
+# The extension first: its npm ci is what the README test of `make vsix` needs.
+test: test-extension test-python
 
 test-python: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
