@@ -171,3 +171,31 @@ def test_connect_disconnect_cycles_leak_nothing(tmp_path: Path) -> None:
         with session(host.address, host.token) as client:
             assert call(client, protocol.METHOD_STATUS)["clients"] == 1
         assert host.proc.poll() is None
+
+
+FAILING_FULL = (
+    'X = "a module-level change: a full reload that re-runs the top level"\n'
+    'def step():\n    return "FAILED"\n'
+    'def pair():\n    def inner():\n        return "FAILED"\n    return ("FAILED", inner())\n'
+    'import time\ntime.sleep(0.002)\n'
+    'raise RuntimeError("fails after binding its functions")\n'
+)
+
+
+def test_a_failing_full_reload_never_reaches_the_checkpointing_thread(main_host: AgentHost, tmp_path: Path,
+                                                                       record_property: Any) -> None:
+    """A full reload runs the new top level in the module's own namespace; until it fails and is
+    undone, *other* threads can call what it bound. The thread that applies reloads at its
+    checkpoints (``--apply main``) never can: it is busy applying. Measured for the others."""
+    probe = Probe(tmp_path / "app")
+    with session(main_host.address, main_host.token, timeout=60) as wire:
+        for _ in range(10):
+            reply = wire.request(protocol.METHOD_RELOAD, {"modules": ["chain_b"], "sources": {"chain_b": FAILING_FULL}})
+            assert reply["error"]["data"]["phase"] == "execute", reply
+    stats = probe.get("stats")
+    assert stats["errors"] == []
+    main = stats["threads"]["main"]
+    assert main["tags"] == ["v0"] and main["errors"] == 0 and main["chainMixes"] == 0, main
+    seen = {name: "FAILED" in st["tags"] for name, st in stats["threads"].items() if name != "main"}
+    record_property("failed_code_seen_by_other_threads", seen)
+    print(f"other threads that ran the failing version while it was being undone: {seen}")
