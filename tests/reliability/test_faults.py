@@ -240,7 +240,7 @@ def test_failed_reload_leaves_host_unchanged(fault: str, fault_host: AgentHost, 
     assert_host_and_agent_alive(fault_host, probe, before, [name])
 
 
-def test_failed_reload_from_disk_leaves_host_unchanged(fault_host: AgentHost, probe: Probe, tmp_path: Path) -> None:
+def test_failed_reload_from_disk_leaves_host_unchanged(fault_host: AgentHost, probe: Probe) -> None:
     """The same guarantee when the broken text comes from the file, as on an editor's save."""
     name = module_name("syntax_error")
     path = app_dir(fault_host) / f"{name}.py"
