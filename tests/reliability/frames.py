@@ -21,12 +21,13 @@ from hypothesis import strategies as st
 
 from reload_agent_client import protocol
 
-__all__ = ["Case", "TARGET_MODULE", "cases", "json_values", "requests"]
+__all__ = ["Case", "KNOWN_METHODS", "TARGET_MODULE", "cases", "json_values", "requests"]
 
 #: The only module fuzzed reloads may touch: the fuzz host imports it and nothing depends on it.
 TARGET_MODULE = "fuzz_target"
 
-_METHODS = [
+#: Methods the agent knows or LSP defines; the fuzz also sends made-up ones.
+KNOWN_METHODS = [
     protocol.METHOD_INITIALIZE, protocol.METHOD_INITIALIZED, protocol.METHOD_SHUTDOWN, protocol.METHOD_EXIT,
     protocol.METHOD_LIST_MODULES, protocol.METHOD_RELOAD, protocol.METHOD_ROLLBACK, protocol.METHOD_HISTORY,
     protocol.METHOD_STATUS, "textDocument/didSave", "textDocument/didOpen", "textDocument/didChange",
@@ -95,7 +96,7 @@ _param_shapes: dict[str, st.SearchStrategy[Any]] = {
 
 # Hypothesis text never holds lone surrogates, but JSON can carry them ("\\ud800"): add a few by hand.
 _ids = st.integers(-(2**31), 2**31) | st.text(max_size=8) | st.sampled_from(["\ud800", "a\udfffb"])
-_methods = st.sampled_from(_METHODS) | st.text(max_size=30)
+_methods = st.sampled_from(KNOWN_METHODS) | st.text(max_size=30)
 
 
 @st.composite

@@ -31,7 +31,7 @@ import msgpack  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.reliability.frames import Case, cases  # noqa: E402
+from tests.reliability.frames import KNOWN_METHODS, Case, cases  # noqa: E402
 from tests.reliability.fuzzrun import FuzzTarget, fuzz_target  # noqa: E402
 
 
@@ -40,12 +40,23 @@ class _TimeUp(Exception):
 
 
 def _method_of(case: Case) -> str:
+    """The method of the case's request, or ``<other>`` for a made-up one (keeps findings grouped)."""
     body = case.data.partition(b"\r\n\r\n")[2]
     try:
         message = msgpack.unpackb(body, raw=False) if case.kind.startswith("msgpack") else json.loads(body)
     except Exception:
         return "?"
-    return str(message.get("method"))[:40] if isinstance(message, dict) else "?"
+    method = message.get("method") if isinstance(message, dict) else None
+    return method if method in KNOWN_METHODS else "<other>"
+
+
+def _signature(exc: Exception, case: Case) -> str:
+    first_line = (str(exc).splitlines() or [""])[0][:160]
+    if case.answer_id is not None:
+        first_line = first_line.replace(repr(case.answer_id), "<id>")
+        if isinstance(case.answer_id, str) and any(0xD800 <= ord(c) <= 0xDFFF for c in case.answer_id):
+            first_line += " (id holds a lone surrogate)"
+    return f"{type(exc).__name__}: {first_line} | kind={case.kind} method={_method_of(case)}"
 
 
 def fuzz(target: FuzzTarget, seconds: float) -> dict[str, Any]:
@@ -63,8 +74,7 @@ def fuzz(target: FuzzTarget, seconds: float) -> dict[str, Any]:
         try:
             target.exercise(case, authenticate=authenticate)
         except Exception as exc:  # a finding: record it and go on
-            first_line = (str(exc).splitlines() or [""])[0][:160]
-            key = f"{type(exc).__name__}: {first_line} | kind={case.kind} method={_method_of(case)}"
+            key = _signature(exc, case)
             entry = findings.setdefault(key, {"count": 0, "firstCase": counts["cases"], "examples": []})
             entry["count"] += 1
             entry["lastCase"] = counts["cases"]
