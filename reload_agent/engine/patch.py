@@ -33,6 +33,37 @@ def apply_patch(plan: PatchPlan, undo: UndoLog) -> None:
             undo.set_attr(fn, "__doc__", doc)
 
 
+#: Exact types whose equal values are interchangeable, and whose ``==`` runs no user code.
+#: (Not float: ``0.0 == -0.0``.)
+_PLAIN = frozenset({str, int, bytes, bool, type(None)})
+
+
+def _same_value(old: Any, new: Any) -> bool:
+    """``old`` can stay in place of ``new``: the same object, or equal values of a plain type.
+
+    Other values are never compared with ``==``: it can run arbitrary code (numpy arrays raise).
+
+    >>> _same_value("a b", " ".join(["a", "b"])), _same_value(0.0, -0.0), _same_value(1, True)
+    (True, False, False)
+    """
+    return old is new or (type(old) is type(new) and type(new) in _PLAIN and old == new)
+
+
+def _same_items(old: tuple[Any, ...] | dict[str, Any] | None, new: tuple[Any, ...] | dict[str, Any] | None) -> bool:
+    """Two tuples (or dicts, keys in the same order) whose items pass :func:`_same_value`, or both None.
+
+    >>> _same_items((1, "x"), (1, "x")), _same_items({"a": 1}, {"a": 2}), _same_items(None, ())
+    (True, False, False)
+    """
+    if old is new:
+        return True
+    if type(old) is not type(new) or len(old) != len(new):  # type: ignore[arg-type]
+        return False
+    if isinstance(old, dict):
+        return all(_same_value(a, b) and _same_value(old[a], new[b]) for a, b in zip(old, new))  # type: ignore[index]
+    return all(_same_value(a, b) for a, b in zip(old, new))  # type: ignore[arg-type]
+
+
 #: Class dict entries never copied from the new class to the old one.
 _SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "_abc_impl"})
 
@@ -113,7 +144,7 @@ class Adopter:
 
     def pair(self, old: Any, new: Any) -> Any:
         """Patch ``old`` to act like ``new`` when they are the same definition; return what to bind."""
-        if old is new:
+        if _same_value(old, new):
             return old
         found = self._memo.get(id(new), MISSING)
         if found is not MISSING:
@@ -187,21 +218,30 @@ class Adopter:
             kept = self.pair(current, value) if current is not MISSING else self.canonical(value)
             if kept is not current:
                 undo.set_cell(oc, kept)
+        changes: list[tuple[str, Any]] = []
         if old.__code__ is not new.__code__:
             if not same_except_lines(old.__code__, new.__code__) and qualname not in self.functions:
                 self.functions.append(qualname)
-            undo.set_attr(old, "__code__", new.__code__)
-        defaults = None if new.__defaults__ is None else tuple(self.canonical(v) for v in new.__defaults__)
-        kwdefaults = None if new.__kwdefaults__ is None else {k: self.canonical(v) for k, v in new.__kwdefaults__.items()}
-        for attr, value in (
-            ("__defaults__", defaults),
-            ("__kwdefaults__", kwdefaults),
-            ("__doc__", new.__doc__),
-            ("__annotations__", new.__annotations__),
-            ("__dict__", new_dict),
-        ):
-            # set unconditionally: comparing defaults could run arbitrary __eq__ (numpy arrays raise)
-            undo.set_attr(old, attr, value)
+            changes.append(("__code__", new.__code__))
+        defaults = new.__defaults__
+        if defaults is not None:
+            defaults = tuple(self.canonical(v) for v in defaults)
+        if not _same_items(old.__defaults__, defaults):
+            changes.append(("__defaults__", defaults))
+        kwdefaults = new.__kwdefaults__
+        if kwdefaults is not None:
+            kwdefaults = {k: self.canonical(v) for k, v in kwdefaults.items()}
+        if not _same_items(old.__kwdefaults__, kwdefaults):
+            changes.append(("__kwdefaults__", kwdefaults))
+        if not _same_value(old.__doc__, new.__doc__):
+            changes.append(("__doc__", new.__doc__))
+        if not _same_items(old.__annotations__, new.__annotations__):
+            changes.append(("__annotations__", new.__annotations__))
+        if not _same_items(old.__dict__, new_dict):
+            changes.append(("__dict__", new_dict))
+        if changes:
+            # one undo step per function: a full reload patches every function of the module
+            undo.set_attrs(old, changes)
         return old
 
     def _incompatible(self, old: type, new: type) -> str | None:

@@ -80,6 +80,28 @@ class UndoLog:
         setattr(obj, name, value)
         self._steps.append(lambda exact: setattr(obj, name, old))
 
+    def set_attrs(self, obj: Any, changes: list[tuple[str, Any]]) -> None:
+        """Several ``setattr`` on one object, reversed as one step: ``[(name, value), ...]``.
+
+        >>> class Box: pass
+        >>> b = Box(); b.x, b.y = 1, 2
+        >>> log = UndoLog(); log.set_attrs(b, [("x", 10), ("y", 20)]); (b.x, b.y, len(log))
+        (10, 20, 1)
+        >>> _ = log.undo(); (b.x, b.y)
+        (1, 2)
+        """
+        old = [(name, getattr(obj, name)) for name, _ in changes]
+        try:
+            for name, value in changes:
+                setattr(obj, name, value)
+        finally:
+            # registered even when a setattr raised: the ones before it are undone with the rest
+            def restore(exact: bool) -> None:
+                for name, value in reversed(old):
+                    setattr(obj, name, value)
+
+            self._steps.append(restore)
+
     def set_codes(self, changes: list[tuple[Any, Any]]) -> None:
         """Give each function its new ``__code__``: ``[(function, code), ...]``, one step for all of them."""
         old = [(fn, fn.__code__) for fn, _ in changes]
