@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from types import FunctionType, GetSetDescriptorType, MemberDescriptorType, ModuleType
+from types import CodeType, FunctionType, GetSetDescriptorType, MemberDescriptorType, ModuleType
 from typing import Any, Iterator, MutableMapping
 
 from .codeutil import defined_in, own_dict, same_except_lines
@@ -62,6 +62,19 @@ def _same_items(old: tuple[Any, ...] | dict[str, Any] | None, new: tuple[Any, ..
     if isinstance(old, dict):
         return all(_same_value(a, b) and _same_value(old[a], new[b]) for a, b in zip(old, new))  # type: ignore[index]
     return all(_same_value(a, b) for a, b in zip(old, new))  # type: ignore[arg-type]
+
+
+def _same_code(old: CodeType, new: CodeType) -> bool:
+    """Identical code (lines included): the old object can stay, with what the interpreter learned about it.
+
+    Code equality leaves out the file and qualified name, so they are compared here.
+    """
+    return (
+        old.co_firstlineno == new.co_firstlineno
+        and old == new
+        and old.co_filename == new.co_filename
+        and old.co_qualname == new.co_qualname
+    )
 
 
 #: Class dict entries never copied from the new class to the old one.
@@ -219,10 +232,11 @@ class Adopter:
             if kept is not current:
                 undo.set_cell(oc, kept)
         changes: list[tuple[str, Any]] = []
-        if old.__code__ is not new.__code__:
-            if not same_except_lines(old.__code__, new.__code__) and qualname not in self.functions:
+        old_code, new_code = old.__code__, new.__code__
+        if old_code is not new_code and not _same_code(old_code, new_code):
+            if not same_except_lines(old_code, new_code) and qualname not in self.functions:
                 self.functions.append(qualname)
-            changes.append(("__code__", new.__code__))
+            changes.append(("__code__", new_code))
         defaults = new.__defaults__
         if defaults is not None:
             defaults = tuple(self.canonical(v) for v in defaults)

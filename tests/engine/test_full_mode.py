@@ -470,3 +470,49 @@ def test_lru_cache_wrapper_kept_and_cleared_in_full_reload(mods, engine):
     res = engine.reload(["m_lru"])
     assert res.modules[0].mode == "full"
     assert m.cached is cached and cached(1) == 201
+
+
+def test_unchanged_definitions_are_left_alone_and_changed_ones_roll_back(mods, engine):
+    source = """
+        def same(x, label="a b", *, n=1):
+            "Doc of same."
+            return x
+
+        def edited(scale=2.5):
+            "Doc."
+            return {value}
+
+        class Plain:
+            "A class whose text does not change."
+
+            def method(self):
+                return 1
+    """
+    m = mods.load("m_same", source.format(value=1))
+    same, same_code, same_defaults = m.same, m.same.__code__, m.same.__defaults__
+    plain_dict = dict(m.Plain.__dict__)
+    edited, edited_code = m.edited, m.edited.__code__
+    mods.write("m_same", source.format(value=2))
+    (mod,) = engine.reload(["m_same"], mode="full").modules
+    assert mod.functions == ["edited"]
+    assert mod.classes == []  # an equal docstring compiled again is no change
+    assert m.same is same and same.__code__ is same_code and same.__defaults__ is same_defaults
+    assert dict(m.Plain.__dict__) == plain_dict and m.Plain.__dict__["__doc__"] is plain_dict["__doc__"]
+    assert m.edited is edited and edited() == 2 and edited.__code__ is not edited_code
+    engine.rollback()
+    assert edited() == 1 and edited.__code__ is edited_code
+    assert same.__code__ is same_code
+
+
+def test_float_defaults_that_compare_equal_are_still_replaced(mods, engine):
+    m = mods.load("m_zero", """
+        def f(x=0.0):
+            return x
+    """)
+    f = m.f
+    mods.write("m_zero", """
+        def f(x=-0.0):
+            return x
+    """)
+    engine.reload(["m_zero"], mode="full")
+    assert m.f is f and str(f()) == "-0.0"
