@@ -47,9 +47,7 @@ def listen(
     from reload_agent_client.protocol import DEFAULT_MAX_MESSAGE_BYTES
 
     from .agent import start_agent
-    from .engine import install_import_hook
 
-    install_import_hook()
     return start_agent(
         address,
         token=token,

@@ -1,8 +1,9 @@
 """Addresses and listening sockets: the part of the transport that runs in the host's thread.
 
 ``listen()`` binds before it returns, so this module stays cheap to import (no
-asyncio, no dataclasses, no ipaddress): the rest of the transport loads on the
-agent thread.
+asyncio, no dataclasses, no ipaddress, not even the ``socket`` module, whose enums
+cost the host ~2 ms: sockets are bound with ``_socket`` and wrapped by
+:func:`adopt` on the agent thread).
 
 >>> str(parse_address("127.0.0.1:0")), parse_address("[::1]:80").host
 ('127.0.0.1:0', '::1')
@@ -12,11 +13,15 @@ agent thread.
 
 from __future__ import annotations
 
+import _socket
 import os
-import socket
 import stat
 
-__all__ = ["Address", "parse_address", "bind"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+
+__all__ = ["Address", "parse_address", "bind", "adopt"]
 
 _LOOPBACK_NAMES = ("localhost", "::1")
 
@@ -67,8 +72,8 @@ def parse_address(text: str) -> Address:
     return Address("tcp", host=host.strip("[]") or "127.0.0.1", port=int(port))
 
 
-def bind(address: Address) -> tuple[socket.socket, Address]:
-    """Bind and listen synchronously; return the socket and the address with the real port.
+def bind(address: Address) -> tuple[_socket.socket, Address]:
+    """Bind and listen synchronously; return the (bare ``_socket``) socket and the address with the real port.
 
     A Unix socket gets mode 0600. A leftover socket file whose agent is gone is
     replaced; one with a live listener is an error (two agents must not share a path).
@@ -77,14 +82,14 @@ def bind(address: Address) -> tuple[socket.socket, Address]:
         return _bind_unix(address.path), address
     # An ASCII host goes in as bytes: a str would be IDNA-encoded, which imports unicodedata in the host's thread.
     host: str | bytes = address.host.encode("ascii") if address.host.isascii() else address.host
-    family, kind, proto, _, sockaddr = socket.getaddrinfo(
-        host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    family, kind, proto, _, sockaddr = _socket.getaddrinfo(
+        host, address.port, 0, _socket.SOCK_STREAM, 0, _socket.AI_PASSIVE
     )[0]
     # proto matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say IPPROTO_TCP, and without
     # that a notification followed by a reply waits out the peer's delayed ACK (~40 ms).
-    sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
+    sock = _socket.socket(family, kind, proto or _socket.IPPROTO_TCP)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
         sock.bind(sockaddr)
         sock.listen(128)
         sock.setblocking(False)
@@ -94,11 +99,18 @@ def bind(address: Address) -> tuple[socket.socket, Address]:
     return sock, Address("tcp", host=address.host, port=sock.getsockname()[1])
 
 
-def _bind_unix(path: str) -> socket.socket:
+def adopt(sock: _socket.socket) -> socket.socket:
+    """The full ``socket.socket`` for a socket made by :func:`bind` (asyncio needs one); ``sock`` is detached."""
+    import socket
+
+    return socket.socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+
+
+def _bind_unix(path: str) -> _socket.socket:
     if os.path.lexists(path):
         if not stat.S_ISSOCK(os.lstat(path).st_mode):
             raise FileExistsError(f"{path} exists and is not a socket")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             probe.connect(path)
         except OSError:
@@ -108,7 +120,7 @@ def _bind_unix(path: str) -> socket.socket:
         finally:
             probe.close()
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.bind(path)
         # Owner-only before anyone can connect: listen() has not been called yet.

@@ -132,7 +132,13 @@ def encode_frame(message: Any, *, msgpack: bool, default: Callable[[Any], Any] |
         body = packb(message, default=default, use_bin_type=True)
         content_type = CONTENT_TYPE_MSGPACK
     else:
-        body = json.dumps(message, default=default, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(message, default=default, ensure_ascii=False, separators=(",", ":"))
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (a JSON escape like "\ud800" decodes to one, in an id say) has no UTF-8 form;
+            # escaped, it goes back exactly as it came.
+            body = json.dumps(message, default=default, separators=(",", ":")).encode("ascii")
         content_type = CONTENT_TYPE_JSON
     return f"Content-Length: {len(body)}\r\nContent-Type: {content_type}\r\n\r\n".encode("ascii") + body
 

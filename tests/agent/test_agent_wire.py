@@ -156,6 +156,14 @@ def test_malformed_frames_affect_only_their_connection(embedded, clients, name):
     assert bystander.request(METHOD_STATUS)["result"]["pid"] == host.pid
 
 
+def test_a_lone_surrogate_id_is_answered_with_the_same_id(embedded, clients):
+    host = embedded()
+    client = clients(host.address, host.token)
+    body = b'{"jsonrpc":"2.0","id":"\\ud800x","method":"%s"}' % METHOD_STATUS.encode()
+    client.send_bytes(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert client.wait_response("\ud800x")["result"]["pid"] == host.pid
+
+
 def test_unknown_method_and_bad_params(embedded, clients):
     host = embedded()
     client = clients(host.address, host.token)
