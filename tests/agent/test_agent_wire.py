@@ -277,3 +277,30 @@ def test_pushed_sources_are_reloaded_with_a_token(embedded, clients):
     client = clients(host.address, host.token)
     result = client.request(METHOD_RELOAD, {"modules": ["mod_a"], "sources": {"mod_a": "def value():\n    return 9\n"}})
     assert result["result"]["modules"][0]["patched"]["functions"] == ["value"]
+
+
+def test_a_cancelled_reload_is_answered_as_cancelled_and_still_runs(embedded, clients):
+    host = embedded(files={"slow.py": SLOW.format(delay=0, value=1)}, imports=["mod_a", "slow"])
+    client = clients(host.address, host.token)
+    (host.workdir / "slow.py").write_text(SLOW.format(delay=0.5, value=2))
+    (host.workdir / "slow-started").unlink()
+    client.send({"jsonrpc": "2.0", "id": "r", "method": METHOD_RELOAD, "params": {"modules": ["slow"], "mode": "full"}})
+    wait_for(lambda: (host.workdir / "slow-started").exists(), what="the slow reload to start")
+    client.notify("$/cancelRequest", {"id": "r"})
+    assert client.wait_response("r")["error"]["code"] == -32800  # LSP's RequestCancelled
+    # Once accepted, a reload is not torn in half: it finishes and is broadcast.
+    assert client.wait_notification(NOTIFY_DID_RELOAD)["params"]["ok"] is True
+    assert client.request(METHOD_STATUS)["result"]["pid"] == host.pid
+
+
+def test_an_agent_request_sent_as_a_notification_runs_unanswered(embedded, clients):
+    host = embedded()
+    client = clients(host.address, host.token)
+    (host.workdir / "mod_a.py").write_text("def value():\n    return 2\n")
+    client.notify(METHOD_RELOAD, {"modules": ["mod_a"]})
+    assert client.wait_notification(NOTIFY_DID_RELOAD)["params"]["ok"] is True
+    client.send({"jsonrpc": "2.0", "id": "after", "method": METHOD_STATUS})
+    answer = client.read_message()
+    while "method" in answer:  # notifications may come first; the first answer must be the status one
+        answer = client.read_message()
+    assert answer["id"] == "after"
