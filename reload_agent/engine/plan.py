@@ -96,8 +96,9 @@ def _index(record: SourceRecord) -> DefIndex:
     return idx
 
 
-def _new_record(old: SourceRecord, text: str, lines: list[str], stat: Any, digest: bytes | None) -> SourceRecord:
-    rec = SourceRecord(old.file, text, stat, digest, trusted=True)
+def _new_record(old: SourceRecord, text: str, lines: list[str], stat: Any, data: bytes | None) -> SourceRecord:
+    # the bytes are hashed only when a stale check needs the digest, not on the reload's path
+    rec = SourceRecord(old.file, text, stat, None, trusted=True, data=data)
     rec.cache["lines"] = lines
     return rec
 
@@ -159,7 +160,12 @@ def _first_line(code: CodeType) -> int:
 
 
 def _fast_path(
-    module: ModuleType, record: SourceRecord, text: str, new_lines: list[str], stat: Any, digest: bytes | None
+    module: ModuleType,
+    record: SourceRecord,
+    text: str,
+    new_lines: list[str],
+    stat: Any,
+    data: bytes | None,
 ) -> PatchPlan | None:
     """Compile only the functions whose text changed; None when the edit is not of that shape.
 
@@ -277,7 +283,7 @@ def _fast_path(
         shift = 0 if i < 0 else offsets[i] if c.co_firstlineno <= entries[i].end else _after(i, offsets, changed, entries)
         if shift:
             swaps.append((fn, shift_code(c, shift), ...))
-    rec = _new_record(record, text, new, stat, digest)
+    rec = _new_record(record, text, new, stat, data)
     rec.cache["index"] = DefIndex(new_entries, presorted=True)
     rec.cache["snippets"] = new_shapes
     return PatchPlan(swaps, functions, rec, fast=True)
@@ -391,10 +397,13 @@ def plan_module(
     text: str,
     *,
     stat: Any,
-    digest: bytes | None,
+    data: bytes | None,
     mode: str,
 ) -> PatchPlan | FullPlan:
-    """How to bring ``module`` to ``text``. Raises CompileFailure, or PatchImpossible when ``mode == "patch"``."""
+    """How to bring ``module`` to ``text`` (``data``: its bytes, if known; the record hashes them when asked).
+
+    Raises CompileFailure, or PatchImpossible when ``mode == "patch"``.
+    """
     file = module.__file__
     assert isinstance(file, str)
     base = record if record is not None else SourceRecord(file, None, None, None, trusted=False)
@@ -403,7 +412,7 @@ def plan_module(
     def full(reason: str, code: CodeType | None = None, compiled: tuple[Any, Any] | None = None) -> FullPlan:
         if mode == "patch":
             raise PatchImpossible(reason)
-        rec = _new_record(base, text, new_lines, stat, digest)
+        rec = _new_record(base, text, new_lines, stat, data)
         if compiled is not None:
             rec.cache["compiled"] = compiled
         return FullPlan(code if code is not None else _compile(text, file), reason, rec)
@@ -413,9 +422,9 @@ def plan_module(
     if record is None or not record.trusted or record.text is None:
         return full("the source this module was loaded from is unknown, so the edit cannot be isolated")
     if text == record.text:
-        return PatchPlan([], [], _new_record(record, text, new_lines, stat, digest), fast=True)
+        return PatchPlan([], [], _new_record(record, text, new_lines, stat, data), fast=True)
     try:
-        plan = _fast_path(module, record, text, new_lines, stat, digest)
+        plan = _fast_path(module, record, text, new_lines, stat, data)
     except PatchImpossible as exc:
         return full(str(exc))
     if plan is not None:
@@ -446,6 +455,6 @@ def plan_module(
         swaps, changed = _swaps_for(live, new_codes)
     except PatchImpossible as exc:
         return full(str(exc), code, compiled)
-    rec = _new_record(record, text, new_lines, stat, digest)
+    rec = _new_record(record, text, new_lines, stat, data)
     rec.cache["compiled"] = compiled
     return PatchPlan(swaps, changed, rec, fast=False)

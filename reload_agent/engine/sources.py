@@ -119,6 +119,8 @@ class SourceRecord:
     def digest(self) -> bytes | None:
         if self._digest is None and self._data is not None:
             self._digest = digest(self._data)
+            if self._text is not None:
+                self._data = None
         return self._digest
 
     @property

@@ -73,10 +73,10 @@ class Planned:
 
 
 def _new_source(name: str, file: str, pushed: str | None) -> tuple[str, Any, bytes]:
-    """(text, stat, digest) of the new version: the pushed text, else the file."""
+    """(text, stat, bytes) of the new version: the pushed text, else the file."""
     if pushed is not None:
         text = pushed.replace("\r\n", "\n").replace("\r", "\n")
-        return text, None, _sources.digest(text.encode("utf-8", "surrogatepass"))
+        return text, None, text.encode("utf-8", "surrogatepass")
     try:
         data, stat = _sources.read_source(file)
     except OSError as exc:
@@ -85,7 +85,7 @@ def _new_source(name: str, file: str, pushed: str | None) -> tuple[str, Any, byt
         text = _sources.decode(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         raise failure_from("compile", name, exc, file) from None
-    return text, stat, _sources.digest(data)
+    return text, stat, data
 
 
 def prepare(
@@ -106,14 +106,14 @@ def prepare(
     file = source_file(module) if module is not None else None
     if module is None or file is None:
         raise refusal("resolve", name, "ModuleNotFoundError", f"module {name!r} is no longer loaded")
-    text, stat, digest = _new_source(name, file, pushed)
+    text, stat, data = _new_source(name, file, pushed)
     if main and mode == "full":
         raise refusal("patch", name, "ReloadRefused", _MAIN_REFUSAL + ": full mode was requested", file)
     record = _sources.loaded_source(name, module)
     if rerun_reason is not None and not main and mode != "patch":
         mode = "full"
     try:
-        plan = plan_module(module, record, text, stat=stat, digest=digest, mode="patch" if main else mode)
+        plan = plan_module(module, record, text, stat=stat, data=data, mode="patch" if main else mode)
     except CompileFailure as exc:
         raise failure_from("compile", name, exc.error, file) from None
     except PatchImpossible as exc:

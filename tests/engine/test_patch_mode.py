@@ -441,7 +441,7 @@ def test_body_edits_take_the_fast_path_other_edits_the_general_one(mods):
     record = sources.loaded_source("m_paths", m)
 
     def plan(text):
-        return plan_module(m, record, text, stat=None, digest=None, mode="auto")
+        return plan_module(m, record, text, stat=None, data=None, mode="auto")
 
     one = plan(src.replace("return 1\n\n\n", "return 2\n\n\n"))
     assert isinstance(one, PatchPlan) and one.fast and one.functions == ["a"]
