@@ -60,12 +60,9 @@ def resolve_token(token: str | bool | None) -> str | None:
     if token is False:
         return None
     if token is None or token is True:
-        from binascii import b2a_base64
-
-        # Same shape as secrets.token_urlsafe(32), without importing secrets (random, hashlib) or base64 (struct,
-        # re) in the host's thread.
-        text = b2a_base64(os.urandom(32), newline=False).rstrip(b"=").decode("ascii")
-        return os.environ.get(ENV_TOKEN) or text.replace("+", "-").replace("/", "_")
+        # 256 random bits as hex: what secrets.token_hex(32) does, without importing secrets (random, hashlib) in
+        # the host's thread.
+        return os.environ.get(ENV_TOKEN) or os.urandom(32).hex()
     if not isinstance(token, str) or not token:
         raise ValueError("token must be a non-empty string, None (generate one) or False (no token)")
     return token
