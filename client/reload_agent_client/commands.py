@@ -8,11 +8,9 @@ module only after parsing, so ``--help`` stays cheap.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
 
 from .connection import Client, connect
 from .errors import ClientError
@@ -20,6 +18,12 @@ from .outcome import Outcome, error_outcome
 from .reloading import reload_command
 from .render import format_agents, format_history, format_modules, format_rollback, format_status
 from .selection import SelectionError, Target, select_agents
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .cliargs import Args
 
 __all__ = ["run", "report_error", "ENV_WIRE"]
 
@@ -30,27 +34,27 @@ ENV_WIRE = "RELOAD_AGENT_CLIENT_WIRE"
 # -- commands that talk to one agent --------------------------------------------------
 
 
-def _cmd_list(client: Client, args: argparse.Namespace) -> Outcome:
+def _cmd_list(client: Client, args: Args) -> Outcome:
     modules = client.list_modules(args.pattern, stale=args.stale)
     return Outcome(0, {"modules": modules}, format_modules(modules))
 
 
-def _cmd_rollback(client: Client, args: argparse.Namespace) -> Outcome:
+def _cmd_rollback(client: Client, args: Args) -> Outcome:
     result = client.rollback(args.module, transaction=args.transaction)
     return Outcome(0, result, format_rollback(result))
 
 
-def _cmd_history(client: Client, args: argparse.Namespace) -> Outcome:
+def _cmd_history(client: Client, args: Args) -> Outcome:
     transactions = client.history(args.limit)
     return Outcome(0, {"transactions": transactions}, format_history(transactions))
 
 
-def _cmd_status(client: Client, args: argparse.Namespace) -> Outcome:
+def _cmd_status(client: Client, args: Args) -> Outcome:
     status = client.status()
     return Outcome(0, status, format_status(status))
 
 
-_AGENT_COMMANDS: dict[str, Callable[[Client, argparse.Namespace], Outcome]] = {
+_AGENT_COMMANDS: dict[str, Callable[[Client, Args], Outcome]] = {
     "list": _cmd_list,
     "reload": reload_command,
     "rollback": _cmd_rollback,
@@ -59,7 +63,7 @@ _AGENT_COMMANDS: dict[str, Callable[[Client, argparse.Namespace], Outcome]] = {
 }
 
 
-def _cmd_agents(args: argparse.Namespace) -> Outcome:
+def _cmd_agents(args: Args) -> Outcome:
     from .discovery import live_agents
 
     agents = [{k: v for k, v in a.to_json().items() if k != "token"} for a in live_agents()]
@@ -73,7 +77,7 @@ def _wire_json() -> bool:
     return os.environ.get(ENV_WIRE, "").lower() == "json"
 
 
-def _run_one(target: Target, args: argparse.Namespace) -> Outcome:
+def _run_one(target: Target, args: Args) -> Outcome:
     try:
         with connect(target.address, target.token, args.timeout, json=_wire_json()) as client:
             return _AGENT_COMMANDS[args.command](client, args)
@@ -89,7 +93,7 @@ def _emit(outcome: Outcome, json_mode: bool) -> int:
     return outcome.code
 
 
-def _run_targets(targets: list[Target], args: argparse.Namespace) -> int:
+def _run_targets(targets: list[Target], args: Args) -> int:
     results = [(t, _run_one(t, args)) for t in targets]
     if not args.all_:
         return _emit(results[0][1], args.json_)
@@ -113,7 +117,7 @@ def report_error(exc: BaseException, json_mode: bool) -> int:
     return _emit(error_outcome(exc), json_mode)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     """Run the parsed command; returns the exit code."""
     if args.command == "agents":
         return _emit(_cmd_agents(args), args.json_)

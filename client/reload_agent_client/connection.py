@@ -23,7 +23,6 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
 
 from . import __version__
 from .errors import (
@@ -45,6 +44,10 @@ from .protocol import (
     ErrorCode,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["Client", "Notification", "connect", "parse_address", "DEFAULT_TIMEOUT"]
 
 #: Seconds to wait for a connection or an answer unless the caller says otherwise.
@@ -53,11 +56,10 @@ DEFAULT_TIMEOUT = 10.0
 _MAX_QUEUED_NOTIFICATIONS = 1000
 
 
-class Notification(NamedTuple):
-    """A notification the agent sent, e.g. ``reloadAgent/didReload``."""
+class Notification(collections.namedtuple("Notification", "method params")):
+    """A notification the agent sent: its ``method`` (e.g. ``reloadAgent/didReload``) and ``params``."""
 
-    method: str
-    params: Any
+    __slots__ = ()
 
 
 def parse_address(address: str) -> tuple[int, Any]:

@@ -16,8 +16,7 @@ True
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
+import collections
 import errno
 import json
 import os
@@ -38,24 +37,34 @@ __all__ = [
 
 _PREFIX = "agent-"
 _SUFFIX = ".json"
+#: The fields of a connection file, in the order they are written.
+_FIELDS = ("pid", "address", "token", "argv", "cwd", "python", "version", "started")
 
 
-@dataclasses.dataclass(frozen=True)
-class AgentInfo:
-    """The content of one connection file."""
+# A named tuple, not a dataclass: the CLI reads these on every run, and importing
+# dataclasses (with inspect) costs it more than its round trip to the agent.
+class AgentInfo(collections.namedtuple("AgentInfo", (*_FIELDS, "path"), defaults=(None,))):
+    """The content of one connection file, and ``path``: the file it was read from (``None`` when not read).
 
-    pid: int
-    address: str
-    token: str | None
-    argv: list[str]
-    cwd: str
-    python: str
-    version: str
-    started: str
-    path: str | None = dataclasses.field(default=None, compare=False)
+    ``pid`` is an int, ``token`` a str or ``None``, ``argv`` a list of str, the other fields str.
+    """
+
+    __slots__ = ()
+
+    # Where the file was read from is not part of what the agent is: compare the rest.
+    def __eq__(self, other: object) -> bool:
+        return self[:-1] == other[:-1] if isinstance(other, AgentInfo) else NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        return self[:-1] != other[:-1] if isinstance(other, AgentInfo) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self[:-1])
 
     @classmethod
     def for_this_process(cls, address: str, token: str | None) -> AgentInfo:
+        import datetime
+
         from . import __version__
 
         return cls(
@@ -70,8 +79,8 @@ class AgentInfo:
         )
 
     def to_json(self) -> dict[str, object]:
-        data = dataclasses.asdict(self)
-        del data["path"]
+        data: dict[str, object] = dict(zip(_FIELDS, self))
+        data["argv"] = list(self.argv)
         return data
 
     @classmethod

@@ -12,9 +12,11 @@ agent's structured report in :attr:`ReloadFailed.data`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .protocol import ErrorCode
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ClientError",

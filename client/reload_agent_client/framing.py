@@ -17,23 +17,27 @@ True
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Callable
-from typing import Any, NamedTuple
 
 from .errors import ProtocolError
 from .protocol import CONTENT_TYPE_MSGPACK, DEFAULT_MAX_MESSAGE_BYTES, MAX_HEADER_BYTES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Frame", "FrameReader", "encode_frame", "encode_body", "frame_bytes", "decode_body"]
 
 _READ_SIZE = 65536
 
 
-class Frame(NamedTuple):
-    """One framed message: its body bytes and the declared content type (``None`` = JSON)."""
+# collections' named tuple: the CLI does not import typing at run time (it costs a few ms).
+class Frame(collections.namedtuple("Frame", "body content_type", defaults=(None,))):
+    """One framed message: its ``body`` bytes and the declared ``content_type`` (``None`` = JSON)."""
 
-    body: bytes
-    content_type: str | None = None
+    __slots__ = ()
 
     @property
     def is_msgpack(self) -> bool:

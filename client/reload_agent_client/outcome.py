@@ -9,8 +9,7 @@ can report alone, as one section of an ``--all`` run, or as JSON.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+import collections
 
 from .errors import (
     AuthError,
@@ -24,18 +23,22 @@ from .errors import (
 )
 from .selection import SelectionError, Target
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["Outcome", "error_document", "error_outcome"]
 
 
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """``code`` is the exit code; ``doc`` what ``--json`` prints; ``text`` what people read."""
+# A named tuple, not a dataclass: importing dataclasses (with inspect) would cost
+# the CLI more than its whole round trip to the agent.
+class Outcome(collections.namedtuple("Outcome", "code doc text failed", defaults=(False,))):
+    """``code`` is the exit code; ``doc`` what ``--json`` prints; ``text`` what people read.
 
-    code: int
-    doc: Any
-    text: str
-    #: True when ``doc`` is an ``{"error": ...}`` document (text goes to stderr).
-    failed: bool = False
+    ``failed`` is True when ``doc`` is an ``{"error": ...}`` document (text goes to stderr).
+    """
+
+    __slots__ = ()
 
 
 def error_document(exc: BaseException, *, data: Any = None) -> dict[str, Any]:

@@ -13,16 +13,20 @@ components as the agent's file (``app/views.py`` matches
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
-from typing import Any
 
 from .connection import Client
 from .errors import ClientError, ReloadFailed, UsageError
 from .outcome import Outcome
 from .protocol import ErrorCode
 from .render import format_failure, format_reload, read_source_line
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .cliargs import Args
 
 __all__ = ["reload_command", "collect_sources", "module_for_file", "verify_and_maybe_rollback"]
 
@@ -91,7 +95,7 @@ def collect_sources(client: Client, modules: list[str], files: list[str]) -> tup
     return sources, by_remote_file
 
 
-def reload_command(client: Client, args: argparse.Namespace) -> Outcome:
+def reload_command(client: Client, args: Args) -> Outcome:
     """Run ``reload`` against one connected agent."""
     modules = list(args.modules)
     files = [os.path.abspath(f) for f in args.file]

@@ -19,7 +19,7 @@ True
 
 from __future__ import annotations
 
-import dataclasses
+import collections
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,13 +31,10 @@ from .protocol import ENV_ADDRESS, ENV_TOKEN
 __all__ = ["Target", "SelectionError", "select_agents", "describe_agents"]
 
 
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """An agent to talk to: where, with which token, and what discovery knows of it."""
+class Target(collections.namedtuple("Target", "address token info", defaults=(None,))):
+    """An agent to talk to: ``address``, ``token`` and what discovery knows of it (``info``, an :class:`AgentInfo`)."""
 
-    address: str
-    token: str | None
-    info: AgentInfo | None = None
+    __slots__ = ()
 
     @property
     def pid(self) -> int | None:

@@ -12,17 +12,21 @@ Ctrl-C ends it with exit code 0.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-from typing import Any
 
 from .connection import Client, connect
 from .errors import ClientError, RemoteError
 from .outcome import Outcome, error_outcome
 from .render import format_reload
 from .selection import Target
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .cliargs import Args
 
 __all__ = ["run_watch", "ModuleMap"]
 
@@ -59,7 +63,7 @@ def _changed_python_files(changes: set[tuple[Any, str]]) -> list[str]:
     return sorted({os.path.realpath(p) for _, p in changes if p.endswith(".py") and os.path.isfile(p)})
 
 
-def _report(outcome: Outcome, target: Target, args: argparse.Namespace, several: bool) -> None:
+def _report(outcome: Outcome, target: Target, args: Args, several: bool) -> None:
     if args.json_:
         entry = {"pid": target.pid, "address": target.address, **outcome.doc}
         print(json.dumps(entry, ensure_ascii=False), flush=True)
@@ -77,7 +81,7 @@ def _reload(client: Client, names: list[str], mode: str | None) -> Outcome:
     return Outcome(0, result, format_reload(result))
 
 
-def run_watch(targets: list[Target], args: argparse.Namespace) -> int:
+def run_watch(targets: list[Target], args: Args) -> int:
     """Watch ``args.paths`` and reload into every target until Ctrl-C; exit code."""
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
@@ -102,7 +106,7 @@ def run_watch(targets: list[Target], args: argparse.Namespace) -> int:
             client.close()
 
 
-def _loop(sessions: list[tuple[Target, Client, ModuleMap]], args: argparse.Namespace) -> int:
+def _loop(sessions: list[tuple[Target, Client, ModuleMap]], args: Args) -> int:
     import watchfiles  # lazy: only this command needs it
 
     several = len(sessions) > 1
