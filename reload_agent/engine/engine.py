@@ -21,7 +21,7 @@ from reload_agent_client.protocol import MODES
 from . import sources as _sources
 from .graph import ImportGraph
 from .history import Entry, History, now_iso
-from .modules import PROTECTED_PACKAGES, modules_for_file, reload_blocker, source_file
+from .modules import modules_for_file, reload_blocker, source_file
 from .plan import FullPlan, PatchPlan
 from .results import (
     ExceptionInfo,
@@ -115,29 +115,31 @@ class Engine:
                 continue
             if st.st_mtime_ns == mtime and st.st_size == size and st.st_ino == ino:
                 continue  # unchanged since loaded or last reloaded
+            found = getattr(sys.modules.get(name), "__file__", None)
+            if found is not file and not (isinstance(found, str) and found == file):
+                continue  # no longer the module this file was read for (removed, or replaced in sys.modules)
             if _sources.is_stale(name, file):  # stat changed: compare content hashes (cached per stat)
                 out.append(name)
         return sorted(out)
 
-    def _scan_entries(self, modules: dict[str, ModuleType | None]) -> list[tuple[str, int, int, int, str]]:
-        """(file, mtime_ns, size, inode, name) per reloadable module, from its record (-1: always look closer)."""
-        entries = []
-        records = _sources.records()
-        for name, module in modules.items():
+    def _scan_entries(self, modules: dict[str, ModuleType | None]) -> list[_sources.ScanEntry]:
+        """(file, mtime_ns, size, inode, name) per reloadable module (-1: always look closer).
+
+        Modules whose source was read take the entry kept with their record, without a look at
+        the module (its ``__file__`` is checked in :meth:`stale_modules` when its stat changed):
+        touching 10,000 module objects costs as much as half their stat calls.
+        """
+        kept = _sources.scan_entries()
+        if len(modules) < len(kept):  # named files
+            entries = [kept[name] for name in modules if name in kept]
+        elif kept.keys() <= modules.keys():
+            entries = list(kept.values())
+        else:
+            entries = [entry for name, entry in kept.items() if name in modules]
+        for name in modules.keys() - kept.keys():
+            module = modules[name]
             file = getattr(module, "__file__", None)
-            if not isinstance(file, str):
-                continue
-            rec = records.get(name)
-            if (
-                rec is not None
-                and rec.trusted  # its source was read when it was imported or reloaded: it has one
-                and rec.file == file
-                and rec.stat is not None
-                and name.partition(".")[0] not in PROTECTED_PACKAGES
-            ):
-                entries.append((file, *rec.stat, name))
-                continue
-            if module is None or not self._reloadable(name, module, file):
+            if module is None or not isinstance(file, str) or not self._reloadable(name, module, file):
                 continue
             rec = _sources.record_for(name)
             if rec is None or rec.file != file or rec.stat is None:

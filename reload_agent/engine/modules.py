@@ -14,7 +14,7 @@ import os
 import sys
 from types import ModuleType
 
-__all__ = ["PROTECTED_PACKAGES", "reload_blocker", "source_file", "modules_for_file"]
+__all__ = ["PROTECTED_PACKAGES", "is_protected", "reload_blocker", "source_file", "modules_for_file"]
 
 _SOURCE_SUFFIXES = (".py", ".pyw")
 
@@ -26,6 +26,18 @@ PROTECTED_PACKAGES = frozenset(
 )
 
 
+_PROTECTED_PREFIXES = tuple(name + "." for name in sorted(PROTECTED_PACKAGES))
+
+
+def is_protected(name: str) -> bool:
+    """Is ``name`` (a module name) part of a protected package?
+
+    >>> is_protected("pygls.server"), is_protected("pyglsx")
+    (True, False)
+    """
+    return name in PROTECTED_PACKAGES or name.startswith(_PROTECTED_PREFIXES)
+
+
 def source_file(module: ModuleType) -> str | None:
     """The ``.py`` file a module runs from, or None."""
     file = getattr(module, "__file__", None)
@@ -35,7 +47,7 @@ def source_file(module: ModuleType) -> str | None:
 def reload_blocker(module: ModuleType) -> str | None:
     """Why ``module`` cannot be reloaded from source (None: it can)."""
     name = getattr(module, "__name__", None)
-    if isinstance(name, str) and name.partition(".")[0] in PROTECTED_PACKAGES:
+    if isinstance(name, str) and is_protected(name):
         return "it is part of reload-agent or a library the agent runs on (reloading it would break the agent)"
     spec = getattr(module, "__spec__", None)
     origin = getattr(spec, "origin", None)

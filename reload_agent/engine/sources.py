@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any, Sequence
 
 from .codeutil import code_map, live_functions
+from .modules import is_protected
 
 __all__ = [
     "SourceRecord",
@@ -30,6 +31,8 @@ __all__ = [
     "install_import_hook",
     "record_for",
     "records",
+    "scan_entries",
+    "ScanEntry",
     "generation",
     "set_record",
     "forget",
@@ -131,17 +134,35 @@ class SourceRecord:
         return lines
 
 
+#: (file, mtime_ns, size, inode, module name): what a stale scan checks for one module.
+ScanEntry = tuple[str, int, int, int, str]
+
+
 class _Records(dict):  # type: ignore[type-arg]
-    """The records by module name; ``generation`` changes whenever an entry does (scans cache by it)."""
+    """The records by module name; ``generation`` changes whenever an entry does (scans cache by it).
+
+    ``scan`` holds the scan entry of every trusted record with a stat, kept as records are set:
+    the first stale scan after 10,000 imports then needs no pass over the records.
+    """
 
     generation = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scan: dict[str, ScanEntry] = {}
 
     def __setitem__(self, name: str, record: SourceRecord) -> None:
         self.generation += 1
         super().__setitem__(name, record)
+        stat = record.stat
+        if record.trusted and stat is not None and not is_protected(name):
+            self.scan[name] = (record.file, stat[0], stat[1], stat[2], name)
+        else:
+            self.scan.pop(name, None)
 
     def pop(self, name: str, default: Any = None) -> Any:
         self.generation += 1
+        self.scan.pop(name, None)
         return super().pop(name, default)
 
 
@@ -161,6 +182,11 @@ def record_for(name: str, module: ModuleType | None = None) -> SourceRecord | No
 def records() -> dict[str, SourceRecord]:
     """All records by module name (read it, do not change it: use :func:`set_record`)."""
     return _records
+
+
+def scan_entries() -> dict[str, ScanEntry]:
+    """Scan entries by module name, for the modules whose source was read (read it, do not change it)."""
+    return _records.scan
 
 
 def generation() -> int:

@@ -183,3 +183,16 @@ def test_stale_scan_sees_modules_imported_after_a_scan(mods, engine):
     assert "m_late" in engine.stale_modules()
     engine.reload(["m_late"])
     assert "m_late" not in engine.stale_modules() and m.X == 2
+
+
+def test_stale_scan_skips_a_module_replaced_in_sys_modules(mods, engine):
+    m = mods.load("m_swapped", "X = 1\n")
+    engine.stale_modules()  # the scan takes the entry kept with the import's record
+    stand_in = type("StandIn", (), {})()  # the "replace yourself in sys.modules" idiom: no __file__
+    sys.modules["m_swapped"] = stand_in
+    try:
+        mods.write("m_swapped", "X = 2\n")
+        assert "m_swapped" not in engine.stale_modules()
+    finally:
+        sys.modules["m_swapped"] = m
+    assert "m_swapped" in engine.stale_modules()
