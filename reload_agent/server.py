@@ -224,7 +224,8 @@ class AgentSession:
             self.connection.send_error(message["id"], wire.ErrorCode.INVALID_REQUEST, "the connection is shutting down")
             return
         if own is not None:
-            self._run_own(own, message.get("params"), message["id"] if is_request else None, is_request)
+            if not self.protocol._shutdown:  # after shutdown, notifications are dropped (as pygls does)
+                self._run_own(own, message.get("params"), message["id"] if is_request else None, is_request)
             return
         if method == types.CANCEL_REQUEST and self._cancel_own(message.get("params")):
             return
