@@ -8,7 +8,16 @@ import sys
 import time
 from pathlib import Path
 
+from clienthost import CLI, App
+
 HEAVY = ("pygls", "lsprotocol", "cattrs", "watchfiles", "msgpack", "reload_agent.")
+#: What a `reload` from a shell or an editor task must not pay for: the parser of `--help`, and
+#: modules each costing a few ms of start-up (measured with -X importtime) for nothing it uses.
+NOT_FOR_A_RELOAD = (*HEAVY, "argparse", "dataclasses", "typing", "datetime")
+
+
+def _imported(stderr: str) -> list[str]:
+    return [line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")]
 
 
 def test_help_imports_nothing_heavy():
@@ -17,9 +26,20 @@ def test_help_imports_nothing_heavy():
         capture_output=True, text=True, timeout=30,
     )
     assert proc.returncode == 0 and "reload-agent-cli" in proc.stdout
-    imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    imported = _imported(proc.stderr)
     assert "reload_agent_client.connection" in imported  # the measurement saw our imports
     assert not [name for name in imported if name.startswith(HEAVY)]
+
+
+def test_a_reload_imports_only_what_it_uses(app: App):
+    app.write("app/views.py", "from app import models\n\n\ndef message():\n    return 'v2'\n")
+    proc = subprocess.run([sys.executable, "-X", "importtime", *CLI[1:], "reload", "app.views", "--json"],
+                          cwd=app.root, env=app.env(), capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert app.get() == "v2"
+    imported = _imported(proc.stderr)
+    assert "reload_agent_client.connection" in imported
+    assert not [name for name in imported if name.startswith(NOT_FOR_A_RELOAD)]
 
 
 def test_the_library_does_not_import_pygls_even_when_used():
