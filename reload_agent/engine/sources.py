@@ -57,9 +57,13 @@ def stat_key(path: str) -> StatKey | None:
 
 
 def digest(data: bytes) -> bytes:
-    import hashlib  # here: listen() imports this module on the host's thread and must stay quick
-
-    return hashlib.blake2b(data, digest_size=16).digest()
+    # Imported here, on first use: hashlib loads OpenSSL (~2.5 ms), which the first stale check would
+    # pay; its blake2b comes from the small _blake2 module, taken directly when CPython has it.
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - a Python without the builtin module
+        from hashlib import blake2b
+    return blake2b(data, digest_size=16).digest()
 
 
 def read_source(path: str) -> tuple[bytes, StatKey | None]:
