@@ -6,13 +6,10 @@ protocol writes through the transport's :class:`~reload_agent.transport.Connecti
 (JSON or msgpack) and whose ``exit`` ends that connection only. All sessions
 share one cattrs converter that keeps custom-method params as plain dicts.
 
-The agent's own ``reloadAgent/*`` requests skip pygls's dispatch (futures,
-contexts, runtime protocol checks and attrs round trips cost more than a
-``status`` answer): the session runs them and writes plain dicts; pygls serves
-LSP (``initialize``, ``didSave``, commands). Engine mutations (reload, rollback)
-run on the apply executor and, once accepted, finish even if their client
-leaves; reads (list, history) run on a worker thread; ``status`` is cheap and
-answered on the loop. None of them blocks the server loop.
+Engine mutations (reload, rollback) run on the apply executor and, once
+accepted, finish even if their client leaves; reads (list, history) run on a
+worker thread; ``status`` is cheap and answered on the loop. None of them
+blocks the server loop.
 """
 
 from __future__ import annotations
@@ -198,15 +195,6 @@ class AgentSession:
         proto.connection = connection
         proto.context = context
         self.protocol = proto
-        #: The agent's own requests still running, by id (``$/cancelRequest`` cancels them).
-        self._running: dict[Any, asyncio.Task[Any]] = {}
-        self._methods: dict[str, Callable[[Any], Any]] = {
-            wire.METHOD_LIST_MODULES: self._list_request,
-            wire.METHOD_RELOAD: self._reload_request,
-            wire.METHOD_ROLLBACK: self._rollback_request,
-            wire.METHOD_HISTORY: self._history_request,
-            wire.METHOD_STATUS: self._status_request,
-        }
         self._register()
 
     # -- transport side -------------------------------------------------------------------------------------------
@@ -214,20 +202,13 @@ class AgentSession:
     def handle(self, message: dict[str, Any]) -> None:
         method = message.get("method")
         is_request = "id" in message
-        own = self._methods.get(method) if method is not None else None
-        if own is None and method is not None and not self.protocol.knows(method):
+        if method is not None and not self.protocol.knows(method):
             if is_request:  # unknown notifications are ignored, as LSP asks
                 self.connection.send_error(message["id"], wire.ErrorCode.METHOD_NOT_FOUND, f"unknown method {method!r}")
             return
         if is_request and self.protocol._shutdown:
             # pygls drops requests after shutdown without a word; LSP wants them refused.
             self.connection.send_error(message["id"], wire.ErrorCode.INVALID_REQUEST, "the connection is shutting down")
-            return
-        if own is not None:
-            if not self.protocol._shutdown:  # after shutdown, notifications are dropped (as pygls does)
-                self._run_own(own, message.get("params"), message["id"] if is_request else None, is_request)
-            return
-        if method == types.CANCEL_REQUEST and self._cancel_own(message.get("params")):
             return
         if is_request and _is_lsp_notification(method):
             # pygls would treat it as the notification and never answer: the client would wait forever.
@@ -244,100 +225,10 @@ class AgentSession:
         self.protocol.handle_message(structured)
 
     def closed(self) -> None:
-        for task in list(self._running.values()):
-            task.cancel()
         for future in list(self.protocol._request_futures.values()):
             future.cancel()
         if self.server._thread_pool is not None:
             self.server._thread_pool.shutdown(wait=False)
-
-    # -- the agent's own requests, without pygls -------------------------------------------------------------------
-
-    def _run_own(self, handler: Callable[[Any], Any], params: Any, msg_id: Any, is_request: bool) -> None:
-        """Run a ``reloadAgent/*`` handler: answered at once if it is synchronous, else from a task."""
-        try:
-            result = handler(params)
-        except Exception as exc:
-            self._answer(msg_id, is_request, error=exc)
-            return
-        if not asyncio.iscoroutine(result):
-            self._answer(msg_id, is_request, result=result)
-            return
-        task = asyncio.get_running_loop().create_task(result)
-        if is_request:
-            self._running[msg_id] = task
-        task.add_done_callback(lambda done: self._finished(done, msg_id, is_request))
-
-    def _finished(self, task: asyncio.Task[Any], msg_id: Any, is_request: bool) -> None:
-        if is_request and self._running.get(msg_id) is task:
-            del self._running[msg_id]
-        if task.cancelled():
-            error: BaseException = AgentRpcError(
-                f'Request with id "{msg_id}" is canceled', int(types.LSPErrorCodes.RequestCancelled)
-            )
-        else:
-            error = task.exception()  # type: ignore[assignment]
-        if error is None:
-            self._answer(msg_id, is_request, result=task.result())
-        else:
-            self._answer(msg_id, is_request, error=error)
-
-    def _answer(self, msg_id: Any, is_request: bool, *, result: Any = None, error: BaseException | None = None) -> None:
-        if not is_request:  # one of our requests sent as a notification: it ran, nobody waits for an answer
-            if error is not None:
-                logging.getLogger("reload_agent").debug("notification failed: %s", error)
-            return
-        if error is None:
-            message: dict[str, Any] = {"jsonrpc": "2.0", "id": msg_id, "result": result}
-        elif isinstance(error, JsonRpcException):
-            body: dict[str, Any] = {"code": error.code, "message": error.message}
-            if error.data is not None:
-                body["data"] = error.data
-            message = {"jsonrpc": "2.0", "id": msg_id, "error": body}
-        else:  # a bug of ours: answer it, keep the connection
-            message = {"jsonrpc": "2.0", "id": msg_id,
-                       "error": {"code": int(wire.ErrorCode.INTERNAL_ERROR), "message": f"{type(error).__name__}: {error}"}}
-        self.connection.send(message, msg_id=msg_id, is_response=True)
-
-    def _cancel_own(self, params: Any) -> bool:
-        """Cancel one of our running requests; False when the id is not ours (pygls may know it)."""
-        task = self._running.get(params.get("id")) if isinstance(params, dict) else None
-        if task is None:
-            return False
-        task.cancel()
-        return True
-
-    async def _list_request(self, params: Any) -> dict[str, Any]:
-        p = _Params(params)
-        return await self.list_modules(pattern=p.get("pattern", str), stale=p.get("stale", bool, False))
-
-    async def _reload_request(self, params: Any) -> dict[str, Any]:
-        p = _Params(params)
-        mode = p.get("mode", str, "auto")
-        if mode not in wire.MODES:
-            raise AgentRpcError(f"mode must be one of {', '.join(wire.MODES)}", wire.ErrorCode.INVALID_PARAMS)
-        return await self.reload(
-            modules=tuple(p.get_list("modules")),
-            files=tuple(os.path.abspath(f) for f in p.get_list("files")),
-            stale=p.get("stale", bool, False),
-            dependents=p.get("dependents", bool, False),
-            mode=mode,
-            sources=p.get_sources(),
-            dry_run=p.get("dryRun", bool, False),
-        )
-
-    async def _rollback_request(self, params: Any) -> dict[str, Any]:
-        p = _Params(params)
-        return await self.rollback(module=p.get("module", str), transaction=p.get("transaction", int))
-
-    async def _history_request(self, params: Any) -> dict[str, Any]:
-        limit = _Params(params).get("limit", int)
-        records = await self._read(self.context.engine.history, limit=limit)
-        return {"transactions": [r.to_json() for r in records]}
-
-    def _status_request(self, params: Any) -> dict[str, Any]:
-        # On the loop, not a worker: it counts the connections, which only the loop may touch; and it is cheap.
-        return self.context.status()
 
     # -- engine calls ---------------------------------------------------------------------------------------------
 
@@ -389,6 +280,43 @@ class AgentSession:
 
     def _register(self) -> None:
         ls = self.server
+
+        @ls.feature(wire.METHOD_LIST_MODULES)
+        async def _list(params: Any) -> dict[str, Any]:
+            p = _Params(params)
+            return await self.list_modules(pattern=p.get("pattern", str), stale=p.get("stale", bool, False))
+
+        @ls.feature(wire.METHOD_RELOAD)
+        async def _reload(params: Any) -> dict[str, Any]:
+            p = _Params(params)
+            mode = p.get("mode", str, "auto")
+            if mode not in wire.MODES:
+                raise AgentRpcError(f"mode must be one of {', '.join(wire.MODES)}", wire.ErrorCode.INVALID_PARAMS)
+            return await self.reload(
+                modules=tuple(p.get_list("modules")),
+                files=tuple(os.path.abspath(f) for f in p.get_list("files")),
+                stale=p.get("stale", bool, False),
+                dependents=p.get("dependents", bool, False),
+                mode=mode,
+                sources=p.get_sources(),
+                dry_run=p.get("dryRun", bool, False),
+            )
+
+        @ls.feature(wire.METHOD_ROLLBACK)
+        async def _rollback(params: Any) -> dict[str, Any]:
+            p = _Params(params)
+            return await self.rollback(module=p.get("module", str), transaction=p.get("transaction", int))
+
+        @ls.feature(wire.METHOD_HISTORY)
+        async def _history(params: Any) -> dict[str, Any]:
+            limit = _Params(params).get("limit", int)
+            records = await self._read(self.context.engine.history, limit=limit)
+            return {"transactions": [r.to_json() for r in records]}
+
+        @ls.feature(wire.METHOD_STATUS)
+        def _status(params: Any) -> dict[str, Any]:
+            # On the loop, not a worker: it counts the connections, which only the loop may touch; and it is cheap.
+            return self.context.status()
 
         @ls.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
         async def _did_save(params: types.DidSaveTextDocumentParams) -> None:
