@@ -237,21 +237,24 @@ class Adopter:
             if not same_except_lines(old_code, new_code) and qualname not in self.functions:
                 self.functions.append(qualname)
             changes.append(("__code__", new_code))
-        defaults = new.__defaults__
-        if defaults is not None:
+        # `(a or b) and`: None and empty behave the same here, and most functions have neither side
+        defaults, old_defaults = new.__defaults__, old.__defaults__
+        if defaults:
             defaults = tuple(self.canonical(v) for v in defaults)
-        if not _same_items(old.__defaults__, defaults):
+        if (defaults or old_defaults) and not _same_items(old_defaults, defaults):
             changes.append(("__defaults__", defaults))
-        kwdefaults = new.__kwdefaults__
-        if kwdefaults is not None:
+        kwdefaults, old_kwdefaults = new.__kwdefaults__, old.__kwdefaults__
+        if kwdefaults:
             kwdefaults = {k: self.canonical(v) for k, v in kwdefaults.items()}
-        if not _same_items(old.__kwdefaults__, kwdefaults):
+        if (kwdefaults or old_kwdefaults) and not _same_items(old_kwdefaults, kwdefaults):
             changes.append(("__kwdefaults__", kwdefaults))
         if not _same_value(old.__doc__, new.__doc__):
             changes.append(("__doc__", new.__doc__))
-        if not _same_items(old.__annotations__, new.__annotations__):
-            changes.append(("__annotations__", new.__annotations__))
-        if not _same_items(old.__dict__, new_dict):
+        annotations, old_annotations = new.__annotations__, old.__annotations__
+        if (annotations or old_annotations) and not _same_items(old_annotations, annotations):
+            changes.append(("__annotations__", annotations))
+        old_dict = old.__dict__
+        if (new_dict or old_dict) and not _same_items(old_dict, new_dict):
             changes.append(("__dict__", new_dict))
         if changes:
             # one undo step per function: a full reload patches every function of the module
