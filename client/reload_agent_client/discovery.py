@@ -21,13 +21,17 @@ import errno
 import json
 import os
 import sys
-from pathlib import Path
 
 from .protocol import ENV_RUNTIME_DIR
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "AgentInfo",
     "runtime_dir",
+    "runtime_dir_name",
     "connection_file_path",
     "write_connection_file",
     "remove_connection_file",
@@ -98,19 +102,27 @@ class AgentInfo(collections.namedtuple("AgentInfo", (*_FIELDS, "path"), defaults
         )
 
 
-def runtime_dir(create: bool = False) -> Path:
-    """The directory holding connection files.
+def runtime_dir_name() -> str:
+    """The directory holding connection files, as a string; it may not exist.
 
     ``$RELOAD_AGENT_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/reload-agent``, else
-    ``~/.cache/reload-agent/run``. With ``create``, it is made with mode 0700.
+    ``~/.cache/reload-agent/run``. Clients read it on every run: plain strings
+    spare them pathlib's import, which costs more than the whole look-up.
     """
     explicit = os.environ.get(ENV_RUNTIME_DIR)
     if explicit:
-        path = Path(explicit)
-    elif os.environ.get("XDG_RUNTIME_DIR"):
-        path = Path(os.environ["XDG_RUNTIME_DIR"]) / "reload-agent"
-    else:
-        path = Path.home() / ".cache" / "reload-agent" / "run"
+        return explicit
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return os.path.join(xdg, "reload-agent")
+    return os.path.join(os.path.expanduser("~"), ".cache", "reload-agent", "run")
+
+
+def runtime_dir(create: bool = False) -> Path:
+    """:func:`runtime_dir_name` as a path; with ``create``, it is made with mode 0700."""
+    from pathlib import Path
+
+    path = Path(runtime_dir_name())
     if create:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         # mkdir's mode is masked by the umask and ignored for an existing dir.
@@ -119,12 +131,16 @@ def runtime_dir(create: bool = False) -> Path:
 
 
 def connection_file_path(pid: int, directory: str | os.PathLike[str] | None = None) -> Path:
+    from pathlib import Path
+
     base = Path(directory) if directory is not None else runtime_dir()
     return base / f"{_PREFIX}{pid}{_SUFFIX}"
 
 
 def write_connection_file(info: AgentInfo, directory: str | os.PathLike[str] | None = None) -> Path:
     """Write ``info`` atomically with mode 0600 into ``directory`` (default: :func:`runtime_dir`)."""
+    from pathlib import Path
+
     base = Path(directory) if directory is not None else runtime_dir(create=True)
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = connection_file_path(info.pid, base)
@@ -143,7 +159,7 @@ def write_connection_file(info: AgentInfo, directory: str | os.PathLike[str] | N
 
 
 def remove_connection_file(path: str | os.PathLike[str]) -> None:
-    _unlink(Path(path))
+    _unlink(path)
 
 
 def pid_alive(pid: int) -> bool:
@@ -163,7 +179,7 @@ def live_agents(directory: str | os.PathLike[str] | None = None, *, clean: bool 
     Files of dead processes and unreadable files are skipped; with ``clean`` the
     dead ones are deleted so they cannot confuse a later look-up.
     """
-    base = Path(directory) if directory is not None else runtime_dir()
+    base = os.fspath(directory) if directory is not None else runtime_dir_name()
     try:
         names = sorted(os.listdir(base))
     except FileNotFoundError:
@@ -172,10 +188,10 @@ def live_agents(directory: str | os.PathLike[str] | None = None, *, clean: bool 
     for name in names:
         if not (name.startswith(_PREFIX) and name.endswith(_SUFFIX)):
             continue
-        path = base / name
+        path = os.path.join(base, name)
         try:
             with open(path, encoding="utf-8") as f:
-                info = AgentInfo.from_json(json.load(f), path=str(path))
+                info = AgentInfo.from_json(json.load(f), path=path)
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if pid_alive(info.pid):
@@ -186,8 +202,8 @@ def live_agents(directory: str | os.PathLike[str] | None = None, *, clean: bool 
     return agents
 
 
-def _unlink(path: Path) -> None:
+def _unlink(path: str | os.PathLike[str]) -> None:
     try:
-        path.unlink()
+        os.unlink(path)
     except FileNotFoundError:
         pass

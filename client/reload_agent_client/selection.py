@@ -22,9 +22,8 @@ from __future__ import annotations
 import collections
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
-from .discovery import AgentInfo, live_agents, runtime_dir
+from .discovery import AgentInfo, live_agents, runtime_dir_name
 from .errors import ClientError
 from .protocol import ENV_ADDRESS, ENV_TOKEN
 
@@ -75,7 +74,7 @@ def select_agents(
     ``os.environ``; tests pass their own.
     """
     env = os.environ if environ is None else environ
-    base = Path(directory) if directory is not None else runtime_dir()
+    base = os.fspath(directory) if directory is not None else runtime_dir_name()
     address = connect or env.get(ENV_ADDRESS) or None
     if address:
         explicit = token if token is not None else env.get(ENV_TOKEN) or None
