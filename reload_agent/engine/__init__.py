@@ -12,7 +12,8 @@ install_import_hook`` (done by ``listen()`` on the host's thread) stays cheap.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False
 
 __all__ = [
     "Engine",
@@ -46,7 +47,9 @@ _HOMES = {
     "install_import_hook": ".sources",
 }
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing costs an import (~2 ms); the hook is installed from the agent's thread
+    from typing import Any
+
     from .engine import Engine
     from .executor import Executor, LoopExecutor, MainThreadExecutor, ThreadExecutor, make_executor
     from .results import (

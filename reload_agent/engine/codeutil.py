@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import functools
 from types import CodeType, FunctionType, MethodType
-from typing import Any, Iterator
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the import hook loads this module: typing would cost ~2 ms there
+    from collections.abc import Iterator
+    from typing import Any
 
 __all__ = [
     "code_map",

@@ -17,13 +17,16 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
-import sysconfig
 import threading
 from types import ModuleType
-from typing import Any, Sequence
 
 from .codeutil import code_map, live_functions
 from .modules import is_protected
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the import hook loads this module: typing would cost ~2 ms there
+    from collections.abc import Sequence
+    from typing import Any
 
 __all__ = [
     "SourceRecord",
@@ -292,6 +295,8 @@ def is_library_file(path: str) -> bool:
     """Is ``path`` in the standard library or an installed package (not the user's project)?"""
     global _LIBRARY_DIRS
     if _LIBRARY_DIRS is None:
+        import sysconfig  # here: only a module loaded before the hook is ever classified
+
         paths = sysconfig.get_paths()
         dirs = {os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
         _LIBRARY_DIRS = tuple(d.rstrip(os.sep) + os.sep for d in dirs)
