@@ -130,13 +130,15 @@ class Engine:
         touching 10,000 module objects costs as much as half their stat calls.
         """
         kept = _sources.scan_entries()
-        if len(modules) < len(kept):  # named files
+        if len(modules) < len(kept):  # named files: no set operation over all the kept entries
             entries = [kept[name] for name in modules if name in kept]
-        elif kept.keys() <= modules.keys():
-            entries = list(kept.values())
+            others = [name for name in modules if name not in kept]
         else:
-            entries = [entry for name, entry in kept.items() if name in modules]
-        for name in modules.keys() - kept.keys():
+            entries = list(kept.values()) if kept.keys() <= modules.keys() else [
+                entry for name, entry in kept.items() if name in modules
+            ]
+            others = list(modules.keys() - kept.keys())
+        for name in others:
             module = modules[name]
             file = getattr(module, "__file__", None)
             if module is None or not isinstance(file, str) or not self._reloadable(name, module, file):
