@@ -27,12 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["run", "report_error", "ENV_WIRE"]
 
-#: ``json`` or ``msgpack``: the CLI's wire encoding for every command (debugging, packet captures).
+#: Set to ``json`` to make the CLI speak JSON instead of msgpack on the wire (debugging, packet captures).
 ENV_WIRE = "RELOAD_AGENT_CLIENT_WIRE"
-#: Commands whose answers grow with the host process (thousands of modules) travel as
-#: msgpack, which decodes faster; the others' answers are small, and JSON spares each
-#: run the msgpack import (~2.5 ms, as much as the round trips to the agent).
-_MSGPACK_COMMANDS = frozenset({"list"})
 
 
 # -- commands that talk to one agent --------------------------------------------------
@@ -77,16 +73,13 @@ def _cmd_agents(args: Args) -> Outcome:
 # -- running and reporting ------------------------------------------------------------
 
 
-def _wire_json(command: str) -> bool:
-    forced = os.environ.get(ENV_WIRE, "").lower()
-    if forced in ("json", "msgpack"):
-        return forced == "json"
-    return command not in _MSGPACK_COMMANDS
+def _wire_json() -> bool:
+    return os.environ.get(ENV_WIRE, "").lower() == "json"
 
 
 def _run_one(target: Target, args: Args) -> Outcome:
     try:
-        with connect(target.address, target.token, args.timeout, json=_wire_json(args.command)) as client:
+        with connect(target.address, target.token, args.timeout, json=_wire_json()) as client:
             return _AGENT_COMMANDS[args.command](client, args)
     except ClientError as exc:
         return error_outcome(exc, target)
