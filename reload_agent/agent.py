@@ -120,7 +120,6 @@ class Agent:
         self.announced = threading.Event()
         #: Set once the agent thread serves clients (or gave up trying).
         self.ready = threading.Event()
-        self.startup_error: BaseException | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -234,7 +233,6 @@ class Agent:
             asyncio.set_event_loop(loop)
             loop.run_until_complete(self._serve())
         except BaseException as exc:  # the agent never takes the host down
-            self.startup_error = exc
             if not self._stopped:  # failing while being stopped (at interpreter exit) is expected
                 _log().warning("reload-agent stopped: %s: %s", type(exc).__name__, exc)
         finally:

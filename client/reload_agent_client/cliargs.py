@@ -28,7 +28,7 @@ from .protocol import MODES
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
     from typing import Any, NoReturn
 
     #: What commands receive: argparse's namespace or :func:`parse_common`'s.

@@ -102,25 +102,3 @@ class DefIndex:
         i = bisect.bisect_right(self.starts, max(hi, lo + 1)) - 1
         return i >= 0 and self.entries[i].end > lo
 
-    def containing(self, lo: int, hi: int) -> DefEntry | None:
-        """The definition holding the changed lines ``lo:hi`` (0-based, half open; ``lo == hi``: an insertion)."""
-        i = bisect.bisect_right(self.starts, lo + 1) - 1
-        if i < 0:
-            return None
-        entry = self.entries[i]
-        if lo == hi:
-            return entry if entry.start <= lo <= entry.end else None
-        return entry if hi <= entry.end else None
-
-    def after_edit(self, entry: DefEntry, new_end: int, delta: int) -> DefIndex:
-        """The index once ``entry`` now ends at ``new_end`` and every later line moved by ``delta``."""
-        if not delta and new_end == entry.end:
-            return self
-        out = []
-        for e in self.entries:
-            if e is entry:
-                e = DefEntry(e.start, new_end, e.qualname, e.stubs)
-            elif e.start > entry.end and delta:
-                e = DefEntry(e.start + delta, e.end + delta, e.qualname, e.stubs)
-            out.append(e)
-        return DefIndex(out, presorted=True)

@@ -28,7 +28,6 @@ def now_iso() -> str:
 class Entry:
     record: TransactionRecord
     undo: UndoLog | None = None
-    released: bool = False
 
     @property
     def undoable(self) -> bool:
@@ -53,7 +52,6 @@ class History:
                 while len(holding) > self.depth:
                     old = holding.pop(0)
                     old.undo = None
-                    old.released = True
                 self._undoable[module] = holding
         if len(self._entries) > MAX_RECORDS:
             del self._entries[: len(self._entries) - MAX_RECORDS]
