@@ -6,7 +6,7 @@ import os
 
 from .connection import Client
 from .errors import ClientError, ReloadFailed
-from .outcome import Outcome
+from .outcome import Outcome, error_document
 from .protocol import ErrorCode
 from .render import format_failure, format_reload, read_source_line
 
@@ -42,7 +42,7 @@ def reload_command(client: Client, args: Args) -> Outcome:
         )
     except ReloadFailed as exc:
         text = format_failure(exc.data, exc.message, lambda f, n: read_source_line(f, n, pushed))
-        return Outcome(1, {"error": exc.to_json()}, text, failed=True)
+        return Outcome(1, error_document(exc), text, failed=True)
     text = format_reload(result)
     if args.verify and not args.dry_run:
         return verify_and_maybe_rollback(client, result, text, args.verify, args.verify_timeout)
