@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import linecache
-import os
 import sys
 from types import ModuleType
 from typing import Any
@@ -23,7 +22,6 @@ from .undo import UndoLog
 
 __all__ = ["Failure", "Planned", "refusal", "failure_from", "sync_linecache", "call_hook", "prepare", "apply"]
 
-_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _MAIN_REFUSAL = "__main__ (the launched script) can only be patched in place, re-running it would start the program again"
 
 
@@ -43,10 +41,8 @@ def refusal(phase: Phase, module: str | None, kind: str, message: str, file: str
 
 
 def failure_from(phase: Phase, module: str | None, exc: BaseException, file: str | None) -> Failure:
-    info = ExceptionInfo.from_exception(exc, prefer_file=file)
-    # The engine's own frames (exec, hook calls) are noise for the user.
-    frames = tuple(f for f in info.traceback if not f.file.startswith(_ENGINE_DIR))
-    return Failure(phase, module, dataclasses.replace(info, traceback=frames))
+    # from_exception already leaves out the agent's own frames (exec, hook calls): noise for the user.
+    return Failure(phase, module, ExceptionInfo.from_exception(exc, prefer_file=file))
 
 
 def sync_linecache(record: _sources.SourceRecord | None) -> None:
