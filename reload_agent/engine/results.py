@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import linecache
 import os
 import traceback
 from typing import Any, Literal, Sequence
@@ -91,12 +90,6 @@ class ExceptionInfo:
             if chosen is not None:
                 file, line = chosen.file, chosen.line
         return cls(type(exc).__name__, message, file, line, column, frames)
-
-    def source_line(self) -> str | None:
-        """The text of ``file:line`` (stripped), for human-readable reports."""
-        if not self.file or not self.line:
-            return None
-        return linecache.getline(self.file, self.line).strip() or None
 
     def to_json(self) -> dict[str, Any]:
         return {

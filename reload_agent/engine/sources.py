@@ -33,7 +33,6 @@ __all__ = [
     "StatKey",
     "install_import_hook",
     "record_for",
-    "records",
     "scan_entries",
     "ScanEntry",
     "generation",
@@ -184,11 +183,6 @@ def record_for(name: str, module: ModuleType | None = None) -> SourceRecord | No
     if rec is not None and module is not None and rec.file != getattr(module, "__file__", None):
         return None
     return rec
-
-
-def records() -> dict[str, SourceRecord]:
-    """All records by module name (read it, do not change it: use :func:`set_record`)."""
-    return _records
 
 
 def scan_entries() -> dict[str, ScanEntry]:
