@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Iterable
 
 from . import sources
+from .modules import source_file
 
 __all__ = ["imports_in", "ImportGraph"]
 
@@ -82,8 +83,8 @@ class ImportGraph:
     def imports_of(self, name: str, module: ModuleType | None = None, text: str | None = None) -> frozenset[str]:
         """The loaded modules ``name`` imports (from ``text`` when given, else its file)."""
         module = module if module is not None else sys.modules.get(name)
-        file = getattr(module, "__file__", None)
-        if module is None or not isinstance(file, str) or not file.endswith((".py", ".pyw")):
+        file = source_file(module) if module is not None else None
+        if file is None:
             return frozenset()
         if text is None:
             key = sources.stat_key(file)
@@ -92,7 +93,8 @@ class ImportGraph:
                 raw = cached[1]
             else:
                 try:
-                    text = sources.decode(open(file, "rb").read())
+                    with open(file, "rb") as f:
+                        text = sources.decode(f.read())
                 except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
                     return frozenset()
                 raw = frozenset(imports_in(text, name, _package_of(name, module)))
@@ -107,8 +109,8 @@ class ImportGraph:
         targets = set(names)
         reverse: dict[str, set[str]] = {}
         for name, module in list(sys.modules.items()):
-            file = getattr(module, "__file__", None) if module is not None else None
-            if not isinstance(file, str) or not file.endswith((".py", ".pyw")) or sources.is_library_file(file):
+            file = source_file(module) if module is not None else None
+            if file is None or sources.is_library_file(file):
                 continue
             for dep in self.imports_of(name, module):
                 reverse.setdefault(dep, set()).add(name)

@@ -21,7 +21,7 @@ import threading
 from types import ModuleType
 
 from .codeutil import code_map, live_functions
-from .modules import is_protected
+from .modules import is_protected, source_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the import hook loads this module: typing would cost ~2 ms there
@@ -277,8 +277,8 @@ def install_import_hook() -> None:
 def observe_loaded() -> None:
     """Record a stat baseline for loaded modules that have no record yet (cheap: stat only)."""
     for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None) if module is not None else None
-        if isinstance(file, str) and file.endswith((".py", ".pyw")) and name not in _records:
+        file = source_file(module) if module is not None else None
+        if file is not None and name not in _records:
             _records[name] = SourceRecord(file, None, stat_key(file), None, trusted=False)
 
 
