@@ -89,8 +89,6 @@ class Agent:
         apply: Any = "thread",
         history: int = 10,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-        engine: Any = None,
-        executor: Any = None,
     ):
         self._requested = addresses
         self.token = token
@@ -103,8 +101,9 @@ class Agent:
         self._apply = apply
         self._history = history
         self._max_message_bytes = max_message_bytes
-        self._engine = engine
-        self._executor = executor
+        # Both made on the agent thread (importing the engine and building an executor are not the host's to pay).
+        self._engine: Any = None
+        self._executor: Any = None
         self._socks: list[Any] = []
         self._unix_paths: list[str] = []
         self._thread: threading.Thread | None = None
@@ -114,7 +113,7 @@ class Agent:
         self._stop_requested: asyncio.Event | None = None
         self._stopped = False
         self._state_lock = threading.Lock()
-        # The engine is built on the agent thread; the launcher's main module may arrive first.
+        # The launcher's main module may arrive before the engine exists.
         self._pending_main: Any = None
         #: Set once the connection file is written (or writing it failed).
         self.announced = threading.Event()
@@ -184,7 +183,7 @@ class Agent:
     def record_main(self, module: Any) -> None:
         """Tell the engine which module is the launched program (it reloads in patch mode only)."""
         with self._state_lock:
-            if self._engine is not None and self.ready.is_set():
+            if self._engine is not None:
                 self._engine.record_main(module)
             else:
                 self._pending_main = module
@@ -285,22 +284,14 @@ class Agent:
                 return
             self._stop_requested = asyncio.Event()
             self._loop = loop
-        with self._state_lock:
-            if self._stopped:
-                return
             self._socks[:] = [listeners.adopt(sock) for sock in self._socks]
-        if self._executor is None:
-            from .engine import make_executor
+        from .engine import Engine, make_executor
 
-            self._executor = make_executor(self._apply)
+        self._executor = make_executor(self._apply)
         from . import server, transport  # pygls: ~0.5 s, paid here and not in the host's thread
 
         server.quiet_pygls_logging()
-        engine = self._engine
-        if engine is None:
-            from .engine import Engine
-
-            engine = Engine(history=self._history)
+        engine = Engine(history=self._history)
         with self._state_lock:
             self._engine = engine
             if self._pending_main is not None:
@@ -366,8 +357,6 @@ def start_agent(
     apply: Any = "thread",
     history: int = 10,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-    engine: Any = None,
-    executor: Any = None,
 ) -> Agent:
     """Start this process's agent, or return the one already running."""
     global _current
@@ -383,8 +372,6 @@ def start_agent(
             apply=apply,
             history=history,
             max_message_bytes=max_message_bytes,
-            engine=engine,
-            executor=executor,
         )
         agent.start()
         _current = agent
