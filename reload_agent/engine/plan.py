@@ -273,7 +273,7 @@ def _fast_path(
         live = _live(module, file)  # nested functions changed too: their live closures can be anywhere
     swaps, functions = _swaps_for(live, new_codes)
     swapped = {id(fn) for fn, _, _ in swaps}
-    starts = [e.start for e in entries]
+    starts = index.starts
     for fn in live:
         c = fn.__code__
         if id(fn) in swapped or c.co_qualname in new_codes:
