@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         raise SystemExit(2 if isinstance(exc, OSError) else 1) from None
 
     import reload_agent
+    from reload_agent.agent import ANNOUNCE_TIMEOUT
 
     agent = reload_agent.listen(
         opts.listen,
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     if not opts.quiet:
         print(f"reload-agent: listening on {agent.address} (connection file {agent.connection_file})", file=sys.stderr)
     else:
-        agent.announced.wait(10)  # discoverable before the program starts, as the user would expect
+        agent.announced.wait(ANNOUNCE_TIMEOUT)  # discoverable before the program starts, as the user would expect
     sys.modules["__main__"] = main_module
     agent.record_main(main_module)
     _run(code, main_module)

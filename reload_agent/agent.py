@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # typing costs the host's thread an import; annotations are s
 __all__ = ["Agent", "start_agent", "current_agent", "resolve_token", "parse_addresses"]
 
 DEFAULT_ADDRESS = "127.0.0.1:0"
-#: How long the launcher waits for the connection file to be written (it normally takes milliseconds).
+#: How long :attr:`Agent.connection_file` and the launcher wait for the file to be written (normally milliseconds).
 ANNOUNCE_TIMEOUT = 10.0
 
 _lock = threading.Lock()
