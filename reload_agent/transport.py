@@ -216,7 +216,6 @@ class Connection:
         self.authenticated = False
 
     def note_request(self, message: dict[str, Any], is_msgpack: bool) -> None:
-        self.msgpack = is_msgpack
         if "id" in message and "method" in message:
             self._request_encoding[_key(message["id"])] = is_msgpack
             self._in_flight += 1
