@@ -163,9 +163,7 @@ def live_functions(namespace: dict[str, Any], module_name: str) -> Iterator[Func
             stack.append(obj.__func__)
         elif isinstance(obj, property):
             stack.extend(f for f in (obj.fget, obj.fset, obj.fdel) if f is not None)
-        elif isinstance(obj, functools.partial):
-            stack.append(obj.func)
-        elif isinstance(obj, functools.cached_property):
+        elif isinstance(obj, (functools.partial, functools.cached_property)):
             stack.append(obj.func)
         elif callable(obj):
             wrapped = own_dict(obj).get("__wrapped__")  # lru_cache and other C wrappers
