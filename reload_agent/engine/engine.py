@@ -103,6 +103,8 @@ class Engine:
             key = (len(sys.modules), _sources.generation())
             if self._scan_key != key:
                 self._scan_cache = self._scan_entries(dict(sys.modules))
+                # taken again, not `key`: the scan records baselines for modules seen the first time,
+                # which moves the generation, and the next scan would redo this one for nothing
                 self._scan_key = (len(sys.modules), _sources.generation())
             entries = self._scan_cache
         stat = os.stat
